@@ -1,0 +1,142 @@
+//! HTTP: one module per resource. A handler extracts, authorizes, calls the store and maps
+//! errors — nothing else.
+
+pub mod about;
+pub mod error;
+pub mod params;
+pub mod statements;
+pub mod version;
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
+use sqlx::PgPool;
+
+use crate::auth::{Access, Authenticator, Principal};
+pub use error::ApiError;
+
+/// What every handler can reach.
+pub struct AppState {
+    pub pool: PgPool,
+    pub auth: Authenticator,
+    pub max_body_bytes: usize,
+    pub writes: WriteTracker,
+}
+
+/// Routes under `/xapi` and the JSON fallbacks for unknown paths and methods.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/xapi")
+            .service(about::resource())
+            .service(statements::resource()),
+    )
+    .default_service(web::to(not_found));
+}
+
+async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound(format!("no resource at {}", req.path())))
+}
+
+/// Authenticates the caller and checks that its scopes allow `access`.
+pub async fn authorize(
+    req: &HttpRequest,
+    state: &AppState,
+    access: Access,
+) -> Result<Principal, ApiError> {
+    let header = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok());
+    let principal = state.auth.authenticate(header).await?;
+    if !principal.allows(access) {
+        return Err(ApiError::Forbidden(format!(
+            "the credential's scopes do not allow {access:?}"
+        )));
+    }
+    Ok(principal)
+}
+
+/// Reads the whole body, answering 413 past the configured limit.
+pub async fn read_body(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<web::Bytes, ApiError> {
+    let declared = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(ApiError::PayloadTooLarge { limit });
+    }
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::bad_request(format!("cannot read body: {e}")))?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::PayloadTooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+/// Tracks in-flight statement writes so that `X-Experience-API-Consistent-Through` never names
+/// a time before which a statement could still appear (Communication §2.1.3).
+#[derive(Default)]
+pub struct WriteTracker {
+    inner: Mutex<(u64, BTreeMap<u64, DateTime<Utc>>)>,
+}
+
+/// Removes its write from the tracker when dropped (committed, failed or cancelled).
+pub struct WriteGuard<'a> {
+    tracker: &'a WriteTracker,
+    id: u64,
+    pub stored: DateTime<Utc>,
+}
+
+impl WriteTracker {
+    /// Starts a write; its `stored` time is taken under the same lock readers use.
+    pub fn begin(&self) -> WriteGuard<'_> {
+        let mut inner = self.inner.lock().expect("write tracker lock");
+        let stored = Utc::now();
+        inner.0 += 1;
+        let id = inner.0;
+        inner.1.insert(id, stored);
+        WriteGuard {
+            tracker: self,
+            id,
+            stored,
+        }
+    }
+
+    /// Every statement stored before this instant is visible to queries.
+    pub fn consistent_through(&self) -> DateTime<Utc> {
+        let inner = self.inner.lock().expect("write tracker lock");
+        let now = Utc::now();
+        match inner.1.values().min() {
+            Some(oldest) => (*oldest - chrono::Duration::microseconds(1)).min(now),
+            None => now,
+        }
+    }
+}
+
+impl Drop for WriteGuard<'_> {
+    fn drop(&mut self) {
+        let mut inner = self.tracker.inner.lock().expect("write tracker lock");
+        inner.1.remove(&self.id);
+    }
+}
+
+/// An HTTP-date (RFC 7231 §7.1.1.1) for `Last-Modified`.
+pub fn http_date(t: DateTime<Utc>) -> String {
+    t.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+}
+
+/// A JSON 200 response.
+pub fn json_ok(body: &impl serde::Serialize) -> HttpResponse {
+    HttpResponse::Ok().json(body)
+}

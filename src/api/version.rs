@@ -1,0 +1,59 @@
+//! `X-Experience-API-Version` on every request and response (Communication §3.3).
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::Method;
+use actix_web::middleware::Next;
+use actix_web::{HttpMessage, ResponseError};
+
+use super::ApiError;
+use crate::xapi::version::{XapiVersion, HEADER};
+
+/// Requires a supported version header on `/xapi/*` (except `/xapi/about` and CORS
+/// preflights), stores the negotiated version in the request, and states the version served
+/// on every response, errors included.
+pub async fn negotiate(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let header = req
+        .headers()
+        .get(HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let parsed = header.as_deref().and_then(XapiVersion::from_header);
+    let exempt = req.method() == Method::OPTIONS
+        || !req.path().starts_with("/xapi/")
+        || req.path().trim_end_matches('/') == "/xapi/about";
+    let served = parsed.unwrap_or(XapiVersion::V2_0_0);
+    let stamp = |headers: &mut actix_web::http::header::HeaderMap| {
+        headers.insert(
+            HeaderName::from_static("x-experience-api-version"),
+            HeaderValue::from_static(served.as_str()),
+        );
+    };
+    if parsed.is_none() && !exempt {
+        let error = match header {
+            None => ApiError::bad_request(format!("the {HEADER} header is required")),
+            Some(v) => ApiError::bad_request(format!(
+                "unsupported {HEADER} `{v}`; supported: 1.0.0 to 1.0.3 and 2.0.0"
+            )),
+        };
+        let mut response = req.into_response(error.error_response());
+        stamp(response.headers_mut());
+        return Ok(response.map_into_right_body());
+    }
+    req.extensions_mut().insert(served);
+    let mut response = next.call(req).await?;
+    stamp(response.headers_mut());
+    Ok(response.map_into_left_body())
+}
+
+/// The version negotiated for this request.
+pub fn of(req: &actix_web::HttpRequest) -> XapiVersion {
+    req.extensions()
+        .get::<XapiVersion>()
+        .copied()
+        .unwrap_or(XapiVersion::V2_0_0)
+}

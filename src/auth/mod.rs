@@ -1,0 +1,209 @@
+//! Who is calling, for which store, with which scopes.
+//!
+//! HTTP Basic credentials are checked against argon2id hashes in PostgreSQL. argon2 is slow on
+//! purpose, so a verified credential is remembered for `auth_cache_seconds`; a revoked credential
+//! therefore stops working within that many seconds.
+
+pub mod scopes;
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, SaltString};
+use argon2::{Argon2, PasswordVerifier};
+use base64::Engine;
+use rand::distributions::{Alphanumeric, DistString};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+
+use crate::store::{self, credentials::NewCredential, StoreError};
+pub use scopes::{Access, ReadReach, Scope};
+
+/// The authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub credential_id: i64,
+    pub store_id: i64,
+    pub scopes: Vec<Scope>,
+    /// The Agent stamped as `authority` on statements this caller stores.
+    pub authority: Value,
+}
+
+impl Principal {
+    pub fn allows(&self, access: Access) -> bool {
+        scopes::allows(&self.scopes, access)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("authentication required: send HTTP Basic credentials")]
+    Missing,
+    #[error("malformed Authorization header")]
+    Malformed,
+    #[error("unknown or revoked credentials")]
+    Invalid,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+const CACHE_LIMIT: usize = 10_000;
+
+/// Verifies Basic credentials, caching successes briefly.
+pub struct Authenticator {
+    pool: PgPool,
+    ttl: Duration,
+    cache: Mutex<HashMap<[u8; 32], (Principal, Instant)>>,
+}
+
+impl Authenticator {
+    pub fn new(pool: PgPool, ttl: Duration) -> Self {
+        Authenticator {
+            pool,
+            ttl,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Checks an `Authorization` header value.
+    pub async fn authenticate(&self, header: Option<&str>) -> Result<Principal, AuthError> {
+        let header = header.ok_or(AuthError::Missing)?;
+        let (key, secret) = parse_basic(header)?;
+        let cache_key: [u8; 32] = Sha256::digest(format!("{key}:{secret}")).into();
+        if let Some(p) = self.cached(&cache_key) {
+            return Ok(p);
+        }
+        let row = store::credentials::find_active(&self.pool, &key)
+            .await?
+            .ok_or(AuthError::Invalid)?;
+        let hash = row.secret_hash.clone();
+        let verified = tokio::task::spawn_blocking(move || verify_secret(&secret, &hash))
+            .await
+            .unwrap_or(false);
+        if !verified {
+            return Err(AuthError::Invalid);
+        }
+        let principal = Principal {
+            credential_id: row.id,
+            store_id: row.store_id,
+            scopes: row.scopes.iter().filter_map(|s| s.parse().ok()).collect(),
+            authority: row.authority,
+        };
+        let mut cache = self.cache.lock().expect("auth cache lock");
+        if cache.len() >= CACHE_LIMIT {
+            cache.clear();
+        }
+        cache.insert(cache_key, (principal.clone(), Instant::now() + self.ttl));
+        Ok(principal)
+    }
+
+    fn cached(&self, key: &[u8; 32]) -> Option<Principal> {
+        let mut cache = self.cache.lock().expect("auth cache lock");
+        match cache.get(key) {
+            Some((p, expires)) if *expires > Instant::now() => Some(p.clone()),
+            Some(_) => {
+                cache.remove(key);
+                None
+            }
+            None => None,
+        }
+    }
+}
+
+fn parse_basic(header: &str) -> Result<(String, String), AuthError> {
+    let (scheme, encoded) = header.trim().split_once(' ').ok_or(AuthError::Malformed)?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(AuthError::Malformed);
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .map_err(|_| AuthError::Malformed)?;
+    let text = String::from_utf8(decoded).map_err(|_| AuthError::Malformed)?;
+    let (key, secret) = text.split_once(':').ok_or(AuthError::Malformed)?;
+    Ok((key.to_string(), secret.to_string()))
+}
+
+fn verify_secret(secret: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(secret.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// A freshly created credential; the secret is shown once and never stored in clear.
+#[derive(Debug)]
+pub struct IssuedCredential {
+    pub api_key: String,
+    pub secret: String,
+    pub authority: Value,
+}
+
+/// Creates a credential with the given scopes in `store_id`.
+pub async fn issue_credential(
+    pool: &PgPool,
+    store_id: i64,
+    name: &str,
+    scopes: &[Scope],
+    public_url: &str,
+) -> anyhow::Result<IssuedCredential> {
+    let api_key = Alphanumeric.sample_string(&mut rand::thread_rng(), 20);
+    let secret = Alphanumeric.sample_string(&mut rand::thread_rng(), 40);
+    let salt = SaltString::generate(&mut OsRng);
+    let hash = Argon2::default()
+        .hash_password(secret.as_bytes(), &salt)
+        .map_err(|e| anyhow::anyhow!("argon2: {e}"))?
+        .to_string();
+    // xAPI 1.0.3 Data §2.4.9: the authority is an Agent; an account names the credential.
+    let authority = json!({
+        "objectType": "Agent",
+        "name": name,
+        "account": {"homePage": public_url, "name": api_key},
+    });
+    let scopes: Vec<String> = scopes.iter().map(|s| s.as_str().to_string()).collect();
+    store::credentials::insert(
+        pool,
+        NewCredential {
+            store_id,
+            api_key: &api_key,
+            secret_hash: &hash,
+            name,
+            scopes: &scopes,
+            authority: &authority,
+        },
+    )
+    .await?;
+    Ok(IssuedCredential {
+        api_key,
+        secret,
+        authority,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_header_parsing() {
+        let ok = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode("key:se:cret")
+        );
+        assert_eq!(
+            parse_basic(&ok).unwrap(),
+            ("key".to_string(), "se:cret".to_string())
+        );
+        assert!(parse_basic("Bearer abc").is_err());
+        assert!(parse_basic("Basic !!!").is_err());
+        let no_colon = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode("nocolon")
+        );
+        assert!(parse_basic(&no_colon).is_err());
+    }
+}

@@ -1,0 +1,130 @@
+//! xAPI scopes (xAPI 1.0.3 Communication §4.2 "OAuth Authorization Scope").
+
+use std::fmt;
+use std::str::FromStr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scope {
+    StatementsWrite,
+    StatementsRead,
+    StatementsReadMine,
+    AllRead,
+    All,
+    State,
+    Define,
+    Profile,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 8] = [
+        Scope::StatementsWrite,
+        Scope::StatementsRead,
+        Scope::StatementsReadMine,
+        Scope::AllRead,
+        Scope::All,
+        Scope::State,
+        Scope::Define,
+        Scope::Profile,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::StatementsWrite => "statements/write",
+            Scope::StatementsRead => "statements/read",
+            Scope::StatementsReadMine => "statements/read/mine",
+            Scope::AllRead => "all/read",
+            Scope::All => "all",
+            Scope::State => "state",
+            Scope::Define => "define",
+            Scope::Profile => "profile",
+        }
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Scope {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Scope::ALL
+            .into_iter()
+            .find(|scope| scope.as_str() == s)
+            .ok_or_else(|| {
+                let known: Vec<&str> = Scope::ALL.iter().map(|s| s.as_str()).collect();
+                format!("unknown scope `{s}`; known scopes: {}", known.join(", "))
+            })
+    }
+}
+
+/// What a request wants to do; each maps to the scopes that allow it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    WriteStatements,
+    ReadStatements,
+}
+
+/// Which statements a reader may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadReach {
+    Everything,
+    /// `statements/read/mine`: only statements whose authority is this credential.
+    OwnOnly,
+}
+
+/// Decides whether `scopes` allow `access`.
+pub fn allows(scopes: &[Scope], access: Access) -> bool {
+    let has = |s: Scope| scopes.contains(&s);
+    match access {
+        Access::WriteStatements => has(Scope::All) || has(Scope::StatementsWrite),
+        Access::ReadStatements => read_reach(scopes).is_some(),
+    }
+}
+
+/// How far a statement read reaches with these scopes, or `None` when it is not allowed.
+pub fn read_reach(scopes: &[Scope]) -> Option<ReadReach> {
+    let has = |s: Scope| scopes.contains(&s);
+    if has(Scope::All) || has(Scope::AllRead) || has(Scope::StatementsRead) {
+        Some(ReadReach::Everything)
+    } else if has(Scope::StatementsReadMine) {
+        Some(ReadReach::OwnOnly)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scope_table() {
+        use Access::*;
+        use Scope::*;
+        let cases: &[(&[Scope], Access, bool)] = &[
+            (&[All], WriteStatements, true),
+            (&[All], ReadStatements, true),
+            (&[AllRead], WriteStatements, false),
+            (&[AllRead], ReadStatements, true),
+            (&[StatementsWrite], ReadStatements, false),
+            (&[StatementsRead], WriteStatements, false),
+            (&[StatementsReadMine], ReadStatements, true),
+            (&[State, Profile, Define], ReadStatements, false),
+        ];
+        for (scopes, access, expected) in cases {
+            assert_eq!(allows(scopes, *access), *expected, "{scopes:?} {access:?}");
+        }
+        assert_eq!(read_reach(&[StatementsReadMine]), Some(ReadReach::OwnOnly));
+    }
+
+    #[test]
+    fn scopes_round_trip() {
+        for s in Scope::ALL {
+            assert_eq!(s.as_str().parse::<Scope>().unwrap(), s);
+        }
+        assert!("statements/delete".parse::<Scope>().is_err());
+    }
+}

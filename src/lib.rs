@@ -1,0 +1,104 @@
+//! Cairn: an xAPI Learning Record Store with a built-in analytics warehouse.
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod pg_local;
+pub mod store;
+pub mod telemetry;
+pub mod xapi;
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_cors::Cors;
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::{middleware, web, App, HttpServer};
+use sqlx::PgPool;
+
+use crate::api::{AppState, WriteTracker};
+use crate::auth::Authenticator;
+use crate::config::Settings;
+
+/// A bound, not yet running server. Tests build it on port 0 and read the port it got.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Binds `settings.listen` and prepares the server on an existing pool.
+    pub fn build(settings: &Settings, pool: PgPool) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(settings.listen)
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.listen))?;
+        let port = listener.local_addr()?.port();
+        let state = web::Data::new(AppState {
+            auth: Authenticator::new(
+                pool.clone(),
+                Duration::from_secs(settings.auth_cache_seconds),
+            ),
+            pool,
+            max_body_bytes: settings.max_body_bytes,
+            writes: WriteTracker::default(),
+        });
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .configure(api::configure)
+                .wrap(cors())
+                .wrap(tracing_actix_web::TracingLogger::default())
+                .wrap(middleware::from_fn(api::version::negotiate))
+        })
+        .listen(listener)?
+        // Signals are handled by `run_until_stopped` so that shutdown is always graceful.
+        .disable_signals()
+        .shutdown_timeout(settings.shutdown_timeout_seconds)
+        .run();
+        Ok(Application { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Runs until the server is stopped through its handle.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+
+    /// Runs until SIGINT (Ctrl-C) or SIGTERM, then stops accepting connections and lets
+    /// in-flight requests finish.
+    pub async fn run_until_signal(self) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down: finishing in-flight requests");
+            handle.stop(true).await;
+        });
+        self.server.await
+    }
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+/// xAPI 1.0.3 Communication §1.3 / 2.0 §2.1: browser content on other origins must be able to
+/// call the LRS, read its headers and send the xAPI headers.
+fn cors() -> Cors {
+    Cors::default()
+        .allow_any_origin()
+        .allow_any_method()
+        .allow_any_header()
+        .expose_any_header()
+        .max_age(86_400)
+}

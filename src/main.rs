@@ -1,0 +1,253 @@
+//! The `cairn` command: parses the command line and calls into the library.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+
+use cairn::auth::{self, Scope};
+use cairn::config::{Layers, Settings};
+use cairn::pg_local::LocalPostgres;
+use cairn::{store, telemetry, Application};
+
+/// Cairn — an xAPI Learning Record Store (xAPI 1.0.3 and 2.0) on PostgreSQL.
+///
+/// Settings come from defaults, then an optional TOML config file (`--config`, or `cairn.toml`
+/// in the working directory), then CAIRN_* environment variables, then flags.
+#[derive(Parser)]
+#[command(name = "cairn", version, about, long_about)]
+struct Cli {
+    /// TOML config file with any of the settings below (keys like `listen`, `database_url`).
+    #[arg(long, global = true, env = "CAIRN_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the LRS. Without a database URL, runs a private PostgreSQL in the data directory.
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit (`serve` also applies them at start).
+    Migrate(DbArgs),
+    /// Manage the HTTP Basic credentials clients use.
+    Credentials {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(subcommand)]
+        action: CredentialsAction,
+    },
+}
+
+#[derive(Args)]
+struct DbArgs {
+    /// PostgreSQL URL (also CAIRN_DATABASE_URL or DATABASE_URL). Unset: the managed local
+    /// PostgreSQL in the data directory.
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+    /// Directory for Cairn's files, including the managed PostgreSQL [default: cairn-data]
+    /// (also CAIRN_DATA_DIR).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<String>,
+    /// Directory with the PostgreSQL server binaries (initdb, postgres) for the managed
+    /// cluster; searched for when unset (also CAIRN_PG_BIN_DIR).
+    #[arg(long, value_name = "DIR")]
+    pg_bin_dir: Option<String>,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// Address to listen on [default: 127.0.0.1:8080] (also CAIRN_LISTEN).
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<String>,
+    /// Largest accepted request body in bytes; larger requests get 413 [default: 16777216]
+    /// (also CAIRN_MAX_BODY_BYTES).
+    #[arg(long, value_name = "BYTES")]
+    max_body_bytes: Option<String>,
+    /// PostgreSQL connection pool size [default: 16] (also CAIRN_DB_MAX_CONNECTIONS).
+    #[arg(long, value_name = "N")]
+    db_max_connections: Option<String>,
+    /// Seconds a verified credential is trusted before PostgreSQL is asked again; a revoked
+    /// credential stops working within this time [default: 5] (also CAIRN_AUTH_CACHE_SECONDS).
+    #[arg(long, value_name = "SECONDS")]
+    auth_cache_seconds: Option<String>,
+    /// Base URL clients reach Cairn at; names credentials in statement authorities
+    /// [default: http://localhost:8080] (also CAIRN_PUBLIC_URL).
+    #[arg(long, value_name = "URL")]
+    public_url: Option<String>,
+    /// Seconds in-flight requests get to finish at shutdown [default: 30]
+    /// (also CAIRN_SHUTDOWN_TIMEOUT_SECONDS).
+    #[arg(long, value_name = "SECONDS")]
+    shutdown_timeout_seconds: Option<String>,
+    /// Log filter, e.g. `info` or `cairn=debug` [default: info] (also CAIRN_LOG).
+    #[arg(long, value_name = "FILTER")]
+    log: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum CredentialsAction {
+    /// Create a credential and print its key and secret (the secret is shown only once).
+    Create {
+        /// A name for the credential (shown as the authority's name on statements).
+        #[arg(long)]
+        name: String,
+        /// Comma-separated xAPI scopes: statements/write, statements/read,
+        /// statements/read/mine, all/read, all, state, define, profile.
+        #[arg(long, value_delimiter = ',', default_value = "all")]
+        scopes: Vec<String>,
+        /// Base URL used as the authority account's homePage [default: the public_url setting].
+        #[arg(long)]
+        public_url: Option<String>,
+    },
+    /// List credentials (keys, names, scopes; never secrets).
+    List,
+    /// Revoke a credential by key; it stops working within auth_cache_seconds.
+    Revoke {
+        /// The credential's key.
+        key: String,
+    },
+}
+
+fn settings(cli_config: Option<&PathBuf>, apply: impl FnOnce(&mut Layers)) -> anyhow::Result<Settings> {
+    let mut layers = Layers::load(cli_config.map(PathBuf::as_path), &|k| std::env::var(k).ok())?;
+    apply(&mut layers);
+    Ok(layers.settings()?)
+}
+
+fn db_flags(layers: &mut Layers, db: &DbArgs) {
+    layers.flag("database_url", "--database-url", db.database_url.as_deref());
+    layers.flag("data_dir", "--data-dir", db.data_dir.as_deref());
+    layers.flag("pg_bin_dir", "--pg-bin-dir", db.pg_bin_dir.as_deref());
+}
+
+/// The database to use: the configured URL, or the managed local cluster (kept running while
+/// the returned guard lives).
+async fn database(settings: &Settings) -> anyhow::Result<(String, Option<LocalPostgres>)> {
+    match &settings.database_url {
+        Some(url) => Ok((url.expose().to_string(), None)),
+        None => {
+            let pg = LocalPostgres::start(&settings.data_dir, settings.pg_bin_dir.as_deref())?;
+            pg.ensure_database().await?;
+            Ok((pg.database_url(), Some(pg)))
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    if let Err(e) = run(Cli::parse()).await {
+        eprintln!("cairn: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => {
+            let settings = settings(cli.config.as_ref(), |l| {
+                db_flags(l, &args.db);
+                l.flag("listen", "--listen", args.listen.as_deref());
+                l.flag("max_body_bytes", "--max-body-bytes", args.max_body_bytes.as_deref());
+                l.flag("db_max_connections", "--db-max-connections", args.db_max_connections.as_deref());
+                l.flag("auth_cache_seconds", "--auth-cache-seconds", args.auth_cache_seconds.as_deref());
+                l.flag("public_url", "--public-url", args.public_url.as_deref());
+                l.flag(
+                    "shutdown_timeout_seconds",
+                    "--shutdown-timeout-seconds",
+                    args.shutdown_timeout_seconds.as_deref(),
+                );
+                l.flag("log", "--log", args.log.as_deref());
+            })?;
+            telemetry::init(&settings.log);
+            serve(settings).await
+        }
+        Command::Migrate(db) => {
+            let settings = settings(cli.config.as_ref(), |l| db_flags(l, &db))?;
+            telemetry::init(&settings.log);
+            let (url, _pg) = database(&settings).await?;
+            let pool = store::connect(&url, 2).await?;
+            store::migrate(&pool).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Credentials { db, action } => {
+            let settings = settings(cli.config.as_ref(), |l| db_flags(l, &db))?;
+            telemetry::init("warn");
+            let (url, _pg) = database(&settings).await?;
+            let pool = store::connect(&url, 2).await?;
+            store::migrate(&pool).await?;
+            credentials(&pool, &settings, action).await
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let (url, pg) = database(&settings).await?;
+    let pool = store::connect(&url, settings.db_max_connections).await?;
+    store::migrate(&pool).await.context("applying migrations")?;
+    let app = Application::build(&settings, pool.clone())?;
+    tracing::info!(
+        address = %settings.listen,
+        port = app.port(),
+        managed_postgres = pg.is_some(),
+        "Cairn is serving xAPI at /xapi"
+    );
+    let result = app.run_until_signal().await;
+    pool.close().await;
+    drop(pg); // stops the managed PostgreSQL after the last request finished
+    result.context("server error")
+}
+
+async fn credentials(
+    pool: &sqlx::PgPool,
+    settings: &Settings,
+    action: CredentialsAction,
+) -> anyhow::Result<()> {
+    match action {
+        CredentialsAction::Create {
+            name,
+            scopes,
+            public_url,
+        } => {
+            let scopes: Vec<Scope> = scopes
+                .iter()
+                .map(|s| s.trim().parse::<Scope>())
+                .collect::<Result<_, _>>()
+                .map_err(|e| anyhow::anyhow!("--scopes: {e}"))?;
+            let home = public_url.unwrap_or_else(|| settings.public_url.clone());
+            let issued =
+                auth::issue_credential(pool, store::DEFAULT_STORE, &name, &scopes, &home).await?;
+            println!("key:    {}", issued.api_key);
+            println!("secret: {}", issued.secret);
+            println!("(the secret is shown only now; store it safely)");
+            Ok(())
+        }
+        CredentialsAction::List => {
+            for c in store::credentials::list(pool).await? {
+                let status = match c.revoked {
+                    Some(t) => format!("revoked {}", t.to_rfc3339()),
+                    None => "active".into(),
+                };
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    c.api_key,
+                    c.name,
+                    c.scopes.join(","),
+                    c.created.to_rfc3339(),
+                    status
+                );
+            }
+            Ok(())
+        }
+        CredentialsAction::Revoke { key } => {
+            if store::credentials::revoke(pool, &key).await? {
+                println!("revoked {key}");
+                Ok(())
+            } else {
+                anyhow::bail!("no active credential with key {key}")
+            }
+        }
+    }
+}

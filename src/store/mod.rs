@@ -1,0 +1,52 @@
+//! PostgreSQL, the system of record: one module per resource, bound parameters only.
+
+pub mod credentials;
+pub mod statements;
+
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::PgPool;
+
+/// The migrations under `migrations/`, embedded in the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// The single store (tenant) every row belongs to until multi-store configuration arrives.
+pub const DEFAULT_STORE: i64 = 1;
+
+/// What the store reports to the API layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// Opens a pool, retrying while the server is still starting (the managed cluster, CI's server).
+pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
+    let options: PgConnectOptions = url.parse()?;
+    let mut attempt = 0;
+    loop {
+        let result = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options.clone())
+            .await;
+        match result {
+            Ok(pool) => return Ok(pool),
+            Err(e) if attempt < 50 => {
+                tracing::debug!(error = %e, "database not ready yet");
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => return Err(anyhow::Error::new(e).context("cannot connect to PostgreSQL")),
+        }
+    }
+}
+
+/// Applies every pending migration.
+pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
+    MIGRATOR.run(pool).await?;
+    Ok(())
+}

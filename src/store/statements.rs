@@ -1,0 +1,247 @@
+//! Statements: insert a batch in one transaction (bulk `UNNEST` inserts, voiding, link rows),
+//! and read single statements.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::{PgPool, Postgres, Transaction};
+use uuid::Uuid;
+
+use super::StoreError;
+use crate::xapi::equivalence::equivalent;
+use crate::xapi::prepare::Prepared;
+
+#[derive(Debug, thiserror::Error)]
+pub enum InsertError {
+    /// Data §2.3.1 / Communication §2.1.1: an existing statement with this id differs.
+    #[error("statement {0} already exists with different content")]
+    Conflict(Uuid),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for InsertError {
+    fn from(e: sqlx::Error) -> Self {
+        InsertError::Store(StoreError::Database(e))
+    }
+}
+
+/// Stores `batch` atomically. Statements whose id already exists with equivalent content are
+/// accepted without change; a differing one fails the whole batch with [`InsertError::Conflict`].
+#[tracing::instrument(skip_all, fields(store_id, statements = batch.len()))]
+pub async fn insert_batch(
+    pool: &PgPool,
+    store_id: i64,
+    credential_id: i64,
+    batch: &[Prepared],
+) -> Result<(), InsertError> {
+    let mut tx = pool.begin().await?;
+
+    let inserted = insert_rows(&mut tx, store_id, credential_id, batch).await?;
+    if inserted.len() < batch.len() {
+        check_existing(&mut tx, store_id, batch, &inserted).await?;
+    }
+    let new: Vec<(&Prepared, i64)> = batch
+        .iter()
+        .filter_map(|p| {
+            inserted
+                .iter()
+                .find(|(id, _)| *id == p.id)
+                .map(|(_, seq)| (p, *seq))
+        })
+        .collect();
+    insert_links(&mut tx, store_id, &new).await?;
+    apply_voiding(&mut tx, store_id, &new).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Inserts the rows; returns (id, seq) of those that did not exist yet.
+async fn insert_rows(
+    tx: &mut Transaction<'_, Postgres>,
+    store_id: i64,
+    credential_id: i64,
+    batch: &[Prepared],
+) -> Result<Vec<(Uuid, i64)>, sqlx::Error> {
+    let ids: Vec<Uuid> = batch.iter().map(|p| p.id).collect();
+    let stored: Vec<DateTime<Utc>> = batch.iter().map(|p| p.stored).collect();
+    let timestamps: Vec<DateTime<Utc>> = batch.iter().map(|p| p.timestamp).collect();
+    let verbs: Vec<&str> = batch.iter().map(|p| p.verb.as_str()).collect();
+    let registrations: Vec<Option<Uuid>> = batch.iter().map(|p| p.registration).collect();
+    let targets: Vec<Option<Uuid>> = batch.iter().map(|p| p.voiding_target).collect();
+    let bodies: Vec<String> = batch.iter().map(|p| p.statement.to_string()).collect();
+    sqlx::query_as(
+        r#"INSERT INTO statements
+               (store_id, credential_id, statement_id, stored, "timestamp", verb_iri,
+                registration, voiding_target, statement)
+           SELECT $1, $2, u.id, u.stored, u.ts, u.verb, u.registration, u.target, u.body::jsonb
+           FROM UNNEST($3::uuid[], $4::timestamptz[], $5::timestamptz[], $6::text[],
+                       $7::uuid[], $8::uuid[], $9::text[])
+                AS u(id, stored, ts, verb, registration, target, body)
+           ON CONFLICT (store_id, statement_id) DO NOTHING
+           RETURNING statement_id, seq"#,
+    )
+    .bind(store_id)
+    .bind(credential_id)
+    .bind(&ids)
+    .bind(&stored)
+    .bind(&timestamps)
+    .bind(&verbs)
+    .bind(&registrations)
+    .bind(&targets)
+    .bind(&bodies)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// Statements that already existed must be equivalent to what was sent (Data §2.3.1.s9).
+async fn check_existing(
+    tx: &mut Transaction<'_, Postgres>,
+    store_id: i64,
+    batch: &[Prepared],
+    inserted: &[(Uuid, i64)],
+) -> Result<(), InsertError> {
+    let existing_ids: Vec<Uuid> = batch
+        .iter()
+        .map(|p| p.id)
+        .filter(|id| !inserted.iter().any(|(i, _)| i == id))
+        .collect();
+    let existing: Vec<(Uuid, Value)> = sqlx::query_as(
+        "SELECT statement_id, statement FROM statements
+         WHERE store_id = $1 AND statement_id = ANY($2)",
+    )
+    .bind(store_id)
+    .bind(&existing_ids)
+    .fetch_all(&mut **tx)
+    .await?;
+    for p in batch.iter().filter(|p| existing_ids.contains(&p.id)) {
+        let stored = existing
+            .iter()
+            .find(|(id, _)| *id == p.id)
+            .map(|(_, s)| s)
+            .ok_or_else(|| StoreError::Corrupt(format!("statement {} vanished", p.id)))?;
+        if !equivalent(&p.statement, stored, p.client_timestamp) {
+            return Err(InsertError::Conflict(p.id));
+        }
+    }
+    Ok(())
+}
+
+async fn insert_links(
+    tx: &mut Transaction<'_, Postgres>,
+    store_id: i64,
+    new: &[(&Prepared, i64)],
+) -> Result<(), sqlx::Error> {
+    let (mut seqs, mut usages, mut keys) = (Vec::new(), Vec::new(), Vec::new());
+    for (p, seq) in new {
+        for (usage, key) in &p.agents {
+            seqs.push(*seq);
+            usages.push(*usage);
+            keys.push(key.as_str());
+        }
+    }
+    if !seqs.is_empty() {
+        sqlx::query(
+            "INSERT INTO statement_agents (store_id, seq, usage, ifi)
+             SELECT $1, * FROM UNNEST($2::bigint[], $3::text[], $4::text[])",
+        )
+        .bind(store_id)
+        .bind(&seqs)
+        .bind(&usages)
+        .bind(&keys)
+        .execute(&mut **tx)
+        .await?;
+    }
+    let (mut seqs, mut usages, mut iris) = (Vec::new(), Vec::new(), Vec::new());
+    for (p, seq) in new {
+        for (usage, iri) in &p.activities {
+            seqs.push(*seq);
+            usages.push(*usage);
+            iris.push(iri.as_str());
+        }
+    }
+    if !seqs.is_empty() {
+        sqlx::query(
+            "INSERT INTO statement_activities (store_id, seq, usage, activity_iri)
+             SELECT $1, * FROM UNNEST($2::bigint[], $3::text[], $4::text[])",
+        )
+        .bind(store_id)
+        .bind(&seqs)
+        .bind(&usages)
+        .bind(&iris)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Data §2.3.2.s2.b3: a statement is voided iff it is not itself a voiding statement and a
+/// voiding statement refers to it — whichever of the two arrived first.
+async fn apply_voiding(
+    tx: &mut Transaction<'_, Postgres>,
+    store_id: i64,
+    new: &[(&Prepared, i64)],
+) -> Result<(), sqlx::Error> {
+    let targets: Vec<Uuid> = new.iter().filter_map(|(p, _)| p.voiding_target).collect();
+    if !targets.is_empty() {
+        sqlx::query(
+            "UPDATE statements SET voided = true
+             WHERE store_id = $1 AND statement_id = ANY($2)
+               AND voiding_target IS NULL AND NOT voided",
+        )
+        .bind(store_id)
+        .bind(&targets)
+        .execute(&mut **tx)
+        .await?;
+    }
+    let plain: Vec<i64> = new
+        .iter()
+        .filter(|(p, _)| p.voiding_target.is_none())
+        .map(|(_, seq)| *seq)
+        .collect();
+    if !plain.is_empty() {
+        sqlx::query(
+            "UPDATE statements t SET voided = true
+             WHERE t.store_id = $1 AND t.seq = ANY($2) AND NOT t.voided
+               AND EXISTS (SELECT 1 FROM statements v
+                           WHERE v.store_id = $1 AND v.voiding_target = t.statement_id)",
+        )
+        .bind(store_id)
+        .bind(&plain)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// One stored statement with what single-statement GETs need.
+#[derive(Debug, Clone)]
+pub struct StoredStatement {
+    pub statement: Value,
+    pub stored: DateTime<Utc>,
+    pub voided: bool,
+    pub credential_id: Option<i64>,
+}
+
+#[tracing::instrument(skip(pool))]
+pub async fn find(
+    pool: &PgPool,
+    store_id: i64,
+    id: Uuid,
+) -> Result<Option<StoredStatement>, StoreError> {
+    let row: Option<(Value, DateTime<Utc>, bool, Option<i64>)> = sqlx::query_as(
+        "SELECT statement, stored, voided, credential_id FROM statements
+         WHERE store_id = $1 AND statement_id = $2",
+    )
+    .bind(store_id)
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(
+        |(statement, stored, voided, credential_id)| StoredStatement {
+            statement,
+            stored,
+            voided,
+            credential_id,
+        },
+    ))
+}

@@ -1,0 +1,157 @@
+//! Value formats shared by statements and request parameters (xAPI 1.0.3 Data §4;
+//! Data §2.2.s4.b4: parameters are validated to the same standards).
+
+use std::sync::OnceLock;
+
+use chrono::{DateTime, Utc};
+use regex::Regex;
+
+/// An absolute IRI with a scheme (RFC 3987; Data §2.2.s4.b1.b8 rejects IRIs without a scheme).
+pub fn is_iri(s: &str) -> bool {
+    iri_string::types::IriStr::new(s).is_ok()
+}
+
+/// An RFC 5646 language tag (Data §2.2.s4.b2).
+pub fn is_language_tag(s: &str) -> bool {
+    language_tags::LanguageTag::parse(s).is_ok_and(|t| t.is_valid())
+}
+
+/// A UUID in the canonical 8-4-4-4-12 form (RFC 4122).
+pub fn parse_uuid(s: &str) -> Option<uuid::Uuid> {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+            .expect("valid regex")
+    });
+    if re.is_match(s) {
+        uuid::Uuid::parse_str(s).ok()
+    } else {
+        None
+    }
+}
+
+/// An ISO 8601:2004 §4.4.3.2 duration (Data §4.6), e.g. `PT1H0M0S`, `P1DT12H`, `P4W`.
+pub fn is_duration(s: &str) -> bool {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(
+            r"^P(?:\d+(?:[.,]\d+)?W|(?:\d+(?:[.,]\d+)?Y)?(?:\d+(?:[.,]\d+)?M)?(?:\d+(?:[.,]\d+)?D)?(?:T(?:\d+(?:[.,]\d+)?H)?(?:\d+(?:[.,]\d+)?M)?(?:\d+(?:[.,]\d+)?S)?)?)$",
+        )
+        .expect("valid regex")
+    });
+    // At least one component, and a "T" must be followed by one.
+    re.is_match(s) && s != "P" && !s.ends_with('T')
+}
+
+/// Parses an ISO 8601 / RFC 3339 timestamp (Data §4.5) into UTC.
+///
+/// Accepts `Z`, `±hh:mm`, `±hhmm` and `±hh` offsets, and no offset (read as UTC, since the
+/// time zone is only a SHOULD in 1.0.3). Rejects the "unknown local offset" forms `-00:00`,
+/// `-0000` and `-00`, which RFC 3339 §4.3 gives and ISO 8601 forbids.
+pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(
+            r"^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)(Z|z|[+-]\d{2}(?::?\d{2})?)?$",
+        )
+        .expect("valid regex")
+    });
+    let caps = re.captures(s)?;
+    let date = &caps[1];
+    let mut time = caps[2].to_string();
+    if time.len() == 5 {
+        time.push_str(":00");
+    }
+    let offset = match caps.get(3).map(|m| m.as_str()) {
+        None | Some("Z") | Some("z") => "+00:00".to_string(),
+        Some(o) => {
+            let digits: String = o[1..].chars().filter(|c| c.is_ascii_digit()).collect();
+            if o.starts_with('-') && digits.chars().all(|c| c == '0') {
+                return None;
+            }
+            let minutes = if digits.len() == 4 { &digits[2..] } else { "00" };
+            format!("{}{}:{}", &o[..1], &digits[..2], minutes)
+        }
+    };
+    DateTime::parse_from_rfc3339(&format!("{date}T{time}{offset}"))
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// How Cairn writes the timestamps it assigns: RFC 3339 in UTC with milliseconds.
+pub fn format_timestamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iris() {
+        for ok in [
+            "http://adlnet.gov/expapi/verbs/attempted",
+            "urn:uuid:7b5a6c9e-1b62-4b2b-9a57-2c1b8b8a8e9f",
+            "https://example.com/ü",
+        ] {
+            assert!(is_iri(ok), "{ok}");
+        }
+        for bad in ["", "not an iri", "www.example.com/no-scheme", "http://exa mple.com"] {
+            assert!(!is_iri(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn language_tags() {
+        for ok in ["en", "en-US", "zh-Hant-TW", "und", "es-419"] {
+            assert!(is_language_tag(ok), "{ok}");
+        }
+        for bad in ["", "english-language-tag", "en_US", "12345"] {
+            assert!(!is_language_tag(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn durations() {
+        for ok in ["PT1H0M0S", "P1DT12H", "P4W", "PT0.5S", "P1Y2M3DT4H5M6.7S", "PT16559.14S"] {
+            assert!(is_duration(ok), "{ok}");
+        }
+        for bad in ["", "P", "PT", "1H", "PT1H0M0", "P1W2D", "PT-1S", "P1.5"] {
+            assert!(!is_duration(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn timestamps() {
+        for ok in [
+            "2013-05-18T05:32:34.804Z",
+            "2013-05-18T05:32:34.804+00:00",
+            "2013-05-18T05:32:34+0530",
+            "2013-05-18T05:32:34-05",
+            "2013-05-18T05:32:34",
+        ] {
+            assert!(parse_timestamp(ok).is_some(), "{ok}");
+        }
+        for bad in [
+            "",
+            "2013-05-18",
+            "05:32:34",
+            "2013-05-18T05:32:34-00:00",
+            "2013-05-18T05:32:34-0000",
+            "2013-13-18T05:32:34Z",
+            "2013-05-18 05:32:34Z",
+            "not a timestamp",
+        ] {
+            assert!(parse_timestamp(bad).is_none(), "{bad}");
+        }
+        let t = parse_timestamp("2013-05-18T05:32:34.804+02:00").unwrap();
+        assert_eq!(format_timestamp(t), "2013-05-18T03:32:34.804Z");
+    }
+
+    #[test]
+    fn uuids() {
+        assert!(parse_uuid("fd41c918-b88b-4b20-a0a5-a4c32391aaa0").is_some());
+        assert!(parse_uuid("fd41c918b88b4b20a0a5a4c32391aaa0").is_none());
+        assert!(parse_uuid("{fd41c918-b88b-4b20-a0a5-a4c32391aaa0}").is_none());
+    }
+}
