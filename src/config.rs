@@ -8,6 +8,8 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use crate::xapi::XapiVersion;
+
 /// A value that must never be printed (database URLs carry passwords).
 #[derive(Clone)]
 pub struct Secret(String);
@@ -50,6 +52,9 @@ pub struct Settings {
     pub shutdown_timeout_seconds: u64,
     /// Log filter in `RUST_LOG` syntax.
     pub log: String,
+    /// Version stated on responses to requests that carry no version header (`/about`,
+    /// and the 400 such requests get elsewhere).
+    pub default_xapi_version: XapiVersion,
 }
 
 impl Default for Settings {
@@ -65,6 +70,7 @@ impl Default for Settings {
             public_url: "http://localhost:8080".into(),
             shutdown_timeout_seconds: 30,
             log: "info".into(),
+            default_xapi_version: XapiVersion::V2_0_0,
         }
     }
 }
@@ -81,6 +87,7 @@ pub const KEYS: &[&str] = &[
     "public_url",
     "shutdown_timeout_seconds",
     "log",
+    "default_xapi_version",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -237,6 +244,10 @@ impl Layers {
                     tracing_subscriber::EnvFilter::try_new(v)
                         .map_err(|e| invalid(format!("not a log filter: {e}")))?;
                     s.log = v.to_string()
+                }
+                "default_xapi_version" => {
+                    s.default_xapi_version = XapiVersion::from_header(v)
+                        .ok_or_else(|| invalid(format!("`{v}` is not 1.0.3 or 2.0.0")))?
                 }
                 _ => unreachable!("keys are checked when collected"),
             }

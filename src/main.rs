@@ -84,6 +84,10 @@ struct ServeArgs {
     /// Log filter, e.g. `info` or `cairn=debug` [default: info] (also CAIRN_LOG).
     #[arg(long, value_name = "FILTER")]
     log: Option<String>,
+    /// xAPI version stated on responses to requests without X-Experience-API-Version
+    /// (1.0.3 or 2.0.0) [default: 2.0.0] (also CAIRN_DEFAULT_XAPI_VERSION).
+    #[arg(long, value_name = "VERSION")]
+    default_xapi_version: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -159,6 +163,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     args.shutdown_timeout_seconds.as_deref(),
                 );
                 l.flag("log", "--log", args.log.as_deref());
+                l.flag(
+                    "default_xapi_version",
+                    "--default-xapi-version",
+                    args.default_xapi_version.as_deref(),
+                );
             })?;
             telemetry::init(&settings.log);
             serve(settings).await

@@ -24,6 +24,8 @@ pub struct AppState {
     pub auth: Authenticator,
     pub max_body_bytes: usize,
     pub writes: WriteTracker,
+    /// The version stated on responses to requests without a version header.
+    pub default_version: crate::xapi::XapiVersion,
 }
 
 /// Routes under `/xapi` and the JSON fallbacks for unknown paths and methods.

@@ -227,7 +227,6 @@ const SINGLE_PARAMS: [&str; 4] = ["statementId", "voidedStatementId", "format", 
 async fn get(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let principal = authorize(&req, &state, Access::ReadStatements).await?;
     let params = Params::parse(req.query_string(), &SINGLE_PARAMS)?;
-    let consistent = state.writes.consistent_through();
     let (id, want_voided) = match (params.get("statementId"), params.get("voidedStatementId")) {
         (Some(_), Some(_)) => {
             return Err(ApiError::bad_request(
@@ -277,9 +276,5 @@ async fn get(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRespons
         })?;
     Ok(HttpResponse::Ok()
         .insert_header((header::LAST_MODIFIED, http_date(found.stored)))
-        .insert_header((
-            "X-Experience-API-Consistent-Through",
-            crate::xapi::primitives::format_timestamp(consistent),
-        ))
         .json(found.statement))
 }

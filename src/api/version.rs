@@ -5,9 +5,10 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::Method;
 use actix_web::middleware::Next;
-use actix_web::{HttpMessage, ResponseError};
+use actix_web::{web, HttpMessage, ResponseError};
 
-use super::ApiError;
+use super::{ApiError, AppState};
+use crate::xapi::primitives::format_timestamp;
 use crate::xapi::version::{XapiVersion, HEADER};
 
 /// Requires a supported version header on `/xapi/*` (except `/xapi/about` and CORS
@@ -26,7 +27,10 @@ pub async fn negotiate(
     let exempt = req.method() == Method::OPTIONS
         || !req.path().starts_with("/xapi/")
         || req.path().trim_end_matches('/') == "/xapi/about";
-    let served = parsed.unwrap_or(XapiVersion::V2_0_0);
+    let fallback = req
+        .app_data::<web::Data<AppState>>()
+        .map_or(XapiVersion::V2_0_0, |s| s.default_version);
+    let served = parsed.unwrap_or(fallback);
     let stamp = |headers: &mut actix_web::http::header::HeaderMap| {
         headers.insert(
             HeaderName::from_static("x-experience-api-version"),
@@ -45,12 +49,25 @@ pub async fn negotiate(
         return Ok(response.map_into_right_body());
     }
     req.extensions_mut().insert(served);
+    // Communication §2.1.3: every statements GET, errors included, says how consistent it is.
+    let statements_read = matches!(*req.method(), Method::GET | Method::HEAD)
+        && req.path().trim_end_matches('/') == "/xapi/statements";
+    let consistent = statements_read
+        .then(|| req.app_data::<web::Data<AppState>>().map(|s| s.writes.consistent_through()))
+        .flatten();
     let mut response = next.call(req).await?;
     stamp(response.headers_mut());
+    if let Some(t) = consistent {
+        if let Ok(v) = HeaderValue::from_str(&format_timestamp(t)) {
+            response
+                .headers_mut()
+                .insert(HeaderName::from_static("x-experience-api-consistent-through"), v);
+        }
+    }
     Ok(response.map_into_left_body())
 }
 
-/// The version negotiated for this request.
+/// The version negotiated for this request (set by [`negotiate`] for every `/xapi` request).
 pub fn of(req: &actix_web::HttpRequest) -> XapiVersion {
     req.extensions()
         .get::<XapiVersion>()

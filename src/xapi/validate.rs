@@ -27,13 +27,15 @@ pub fn statement(s: &Value, version: XapiVersion) -> Result<(), Violation> {
     }
     if let Some(authority) = o.get("authority") {
         w.actor(authority, &at.key("authority"))?;
-        // Data §2.4.9.s3.b1: an Agent, or a Group of exactly two Agents (3-legged OAuth).
+        // Data §2.4.9.s3.b1: an Agent, or (3-legged OAuth) an anonymous Group of exactly
+        // two Agents.
         if is_group(authority) {
-            let members = authority.get("member").and_then(Value::as_array);
-            if members.map_or(0, Vec::len) != 2 {
+            let o = authority.as_object().expect("schema checked: object");
+            let members = o.get("member").and_then(Value::as_array);
+            if !ifi::present(o).is_empty() || members.map_or(0, Vec::len) != 2 {
                 return Err(at.key("authority").violation(
                     "authority-group",
-                    "an authority Group must have exactly two member Agents".into(),
+                    "an authority Group must be anonymous with exactly two member Agents".into(),
                 ));
             }
         }

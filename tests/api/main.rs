@@ -1,0 +1,6 @@
+//! Black-box API tests: one binary, one module per area.
+
+#[path = "../helpers/mod.rs"]
+mod helpers;
+
+mod foundation;
