@@ -11,10 +11,12 @@ use uuid::Uuid;
 use super::params::Params;
 use super::{authorize, http_date, read_body, version, ApiError, AppState};
 use crate::auth::{scopes::read_reach, Access, Principal, ReadReach};
+use crate::store::statement_queries::{self, StatementQuery};
 use crate::store::statements::{self as store, InsertError};
+use crate::xapi::format::{accept_language, Format};
 use crate::xapi::prepare::{prepare, Assigned, Prepared};
-use crate::xapi::primitives::parse_uuid;
-use crate::xapi::{equivalence, validate, XapiVersion};
+use crate::xapi::primitives::{is_iri, parse_timestamp, parse_uuid};
+use crate::xapi::{equivalence, ifi, validate, XapiVersion};
 
 pub fn resource() -> Resource {
     web::resource("/statements")
@@ -220,53 +222,103 @@ fn check_attachments_present(batch: &[Prepared]) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Parameters of a single-statement GET; any other filter next to them is a 400.
 const SINGLE_PARAMS: [&str; 4] = ["statementId", "voidedStatementId", "format", "attachments"];
+/// Parameters of a statement query (Communication §2.1.3), plus `from`, the cursor that
+/// `more` links carry.
+const QUERY_PARAMS: [&str; 15] = [
+    "statementId",
+    "voidedStatementId",
+    "agent",
+    "verb",
+    "activity",
+    "registration",
+    "related_activities",
+    "related_agents",
+    "since",
+    "until",
+    "limit",
+    "format",
+    "attachments",
+    "ascending",
+    "from",
+];
+/// Largest page; `limit=0` asks for it (Communication §2.1.3).
+const MAX_LIMIT: i64 = 1000;
 
-/// `GET /xapi/statements?statementId=…|voidedStatementId=…` (Communication §2.1.3).
+/// `GET /xapi/statements` (Communication §2.1.3): one statement by `statementId` /
+/// `voidedStatementId`, or a filtered, paged query.
 #[tracing::instrument(name = "GET /xapi/statements", skip_all)]
 async fn get(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let principal = authorize(&req, &state, Access::ReadStatements).await?;
-    let params = Params::parse(req.query_string(), &SINGLE_PARAMS)?;
-    let (id, want_voided) = match (params.get("statementId"), params.get("voidedStatementId")) {
+    let params = Params::parse(req.query_string(), &QUERY_PARAMS)?;
+    let format = match params.get("format") {
+        None => Format::Exact,
+        Some(f) => Format::parse(f).ok_or_else(|| {
+            ApiError::bad_request(format!("format must be exact, ids or canonical, not `{f}`"))
+        })?,
+    };
+    let attachments = flag(&params, "attachments")?;
+    let languages = accept_language(
+        req.headers()
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let own_only = match read_reach(&principal.scopes) {
+        Some(ReadReach::Everything) => None,
+        _ => Some(principal.credential_id),
+    };
+    if params.has("statementId") || params.has("voidedStatementId") {
+        if let Some(other) = QUERY_PARAMS
+            .iter()
+            .find(|p| params.has(p) && !SINGLE_PARAMS.contains(p))
+        {
+            return Err(ApiError::bad_request(format!(
+                "`{other}` cannot be combined with statementId or voidedStatementId"
+            )));
+        }
+        return get_one(&state, &principal, &params, own_only, format, &languages, attachments)
+            .await;
+    }
+    let query = parse_query(&params, version::of(&req), own_only)?;
+    let page = statement_queries::query(&state.pool, principal.store_id, &query).await?;
+    let mut statements = page.statements;
+    for s in &mut statements {
+        apply_format(s, format, &languages);
+    }
+    let more = page
+        .next_cursor
+        .map(|cursor| more_link(req.query_string(), cursor))
+        .unwrap_or_default();
+    let body = serde_json::json!({ "statements": statements, "more": more });
+    Ok(respond(HttpResponse::Ok(), &body, attachments))
+}
+
+async fn get_one(
+    state: &AppState,
+    principal: &Principal,
+    params: &Params,
+    own_only: Option<i64>,
+    format: Format,
+    languages: &[String],
+    attachments: bool,
+) -> Result<HttpResponse, ApiError> {
+    let (name, want_voided) = match (params.get("statementId"), params.get("voidedStatementId")) {
         (Some(_), Some(_)) => {
             return Err(ApiError::bad_request(
                 "statementId and voidedStatementId cannot be used together",
             ))
         }
-        (Some(id), None) => (id, false),
-        (None, Some(id)) => (id, true),
-        (None, None) => {
-            return Err(ApiError::bad_request(
-                "give statementId or voidedStatementId",
-            ))
-        }
+        (Some(_), None) => ("statementId", false),
+        _ => ("voidedStatementId", true),
     };
-    if let Some(format) = params.get("format") {
-        if !["exact", "ids", "canonical"].contains(&format) {
-            return Err(ApiError::bad_request(format!(
-                "format must be exact, ids or canonical, not `{format}`"
-            )));
-        }
-    }
-    if let Some(a) = params.get("attachments") {
-        if a != "true" && a != "false" {
-            return Err(ApiError::bad_request("attachments must be true or false"));
-        }
-    }
-    let name = if want_voided {
-        "voidedStatementId"
-    } else {
-        "statementId"
-    };
+    let id = params.get(name).unwrap_or_default();
     let uuid = parse_uuid(id)
         .ok_or_else(|| ApiError::bad_request(format!("{name} `{id}` is not a UUID")))?;
     let found = store::find(&state.pool, principal.store_id, uuid)
         .await?
         .filter(|s| s.voided == want_voided)
-        .filter(|s| {
-            read_reach(&principal.scopes) == Some(ReadReach::Everything)
-                || s.credential_id == Some(principal.credential_id)
-        })
+        .filter(|s| own_only.is_none() || s.credential_id == own_only)
         .ok_or_else(|| {
             ApiError::NotFound(if want_voided {
                 format!("no voided statement {uuid}")
@@ -274,7 +326,140 @@ async fn get(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRespons
                 format!("no statement {uuid} (voided statements are fetched with voidedStatementId)")
             })
         })?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::LAST_MODIFIED, http_date(found.stored)))
-        .json(found.statement))
+    let mut statement = found.statement;
+    apply_format(&mut statement, format, languages);
+    let mut response = HttpResponse::Ok();
+    response.insert_header((header::LAST_MODIFIED, http_date(found.stored)));
+    Ok(respond(response, &statement, attachments))
+}
+
+fn apply_format(statement: &mut Value, format: Format, languages: &[String]) {
+    crate::xapi::format::apply(statement, format, languages);
+}
+
+/// JSON, or with `attachments=true` a `multipart/mixed` body whose first part is the JSON
+/// (Communication §2.1.3). Attachment content parts follow once attachments can be stored;
+/// until then every stored attachment is a `fileUrl` reference and there are none.
+fn respond(
+    mut response: actix_web::HttpResponseBuilder,
+    body: &Value,
+    attachments: bool,
+) -> HttpResponse {
+    if !attachments {
+        return response.json(body);
+    }
+    let boundary = format!("cairn-{}", Uuid::new_v4().simple());
+    let text = format!(
+        "--{boundary}\r\nContent-Type: application/json\r\n\r\n{body}\r\n--{boundary}--\r\n"
+    );
+    response
+        .insert_header((
+            header::CONTENT_TYPE,
+            format!("multipart/mixed; boundary={boundary}"),
+        ))
+        .body(text)
+}
+
+fn flag(params: &Params, name: &str) -> Result<bool, ApiError> {
+    match params.get(name) {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => Err(ApiError::bad_request(format!(
+            "{name} must be true or false, not `{other}`"
+        ))),
+    }
+}
+
+/// Turns query parameters into a typed query, validating each value to the standard of the
+/// same type in statements (Data §2.2.s4.b4).
+fn parse_query(
+    params: &Params,
+    version: XapiVersion,
+    own_only: Option<i64>,
+) -> Result<StatementQuery, ApiError> {
+    let agent_ifi = match params.get("agent") {
+        None => None,
+        Some(text) => {
+            let agent: Value = serde_json::from_str(text).map_err(|e| {
+                ApiError::bad_request(format!("agent is not valid JSON: {e}"))
+            })?;
+            validate::agent_parameter(&agent, version).map_err(|v| {
+                ApiError::bad_request(format!("agent is not a valid Agent or Group: {v}"))
+            })?;
+            Some(ifi::key(&agent).ok_or_else(|| {
+                ApiError::bad_request("agent must be an Agent or an identified Group")
+            })?)
+        }
+    };
+    let iri = |name: &str| -> Result<Option<String>, ApiError> {
+        match params.get(name) {
+            Some(v) if !is_iri(v) => Err(ApiError::bad_request(format!("{name} `{v}` is not an IRI"))),
+            v => Ok(v.map(str::to_string)),
+        }
+    };
+    let time = |name: &str| -> Result<Option<chrono::DateTime<chrono::Utc>>, ApiError> {
+        params
+            .get(name)
+            .map(|v| {
+                parse_timestamp(v).ok_or_else(|| {
+                    ApiError::bad_request(format!("{name} `{v}` is not an ISO 8601 timestamp"))
+                })
+            })
+            .transpose()
+    };
+    let registration = params
+        .get("registration")
+        .map(|v| {
+            parse_uuid(v)
+                .ok_or_else(|| ApiError::bad_request(format!("registration `{v}` is not a UUID")))
+        })
+        .transpose()?;
+    let limit = match params.get("limit") {
+        None => 100,
+        Some(v) => match v.parse::<i64>() {
+            Ok(0) => MAX_LIMIT,
+            Ok(n) if n > 0 => n.min(MAX_LIMIT),
+            _ => {
+                return Err(ApiError::bad_request(format!(
+                    "limit must be a non-negative integer, not `{v}`"
+                )))
+            }
+        },
+    };
+    let cursor = params
+        .get("from")
+        .map(|v| {
+            v.parse::<i64>()
+                .map_err(|_| ApiError::bad_request(format!("from `{v}` is not a page cursor")))
+        })
+        .transpose()?;
+    Ok(StatementQuery {
+        agent_ifi,
+        verb: iri("verb")?,
+        activity: iri("activity")?,
+        registration,
+        related_activities: flag(params, "related_activities")?,
+        related_agents: flag(params, "related_agents")?,
+        since: time("since")?,
+        until: time("until")?,
+        ascending: flag(params, "ascending")?,
+        limit,
+        credential_id: own_only,
+        cursor,
+    })
+}
+
+/// The `more` IRL: the same query, continuing after `cursor` (relative, Communication §2.1.3).
+fn more_link(query_string: &str, cursor: i64) -> String {
+    let kept: Vec<&str> = query_string
+        .split('&')
+        .filter(|p| !p.is_empty() && !p.starts_with("from="))
+        .collect();
+    let mut link = String::from("/xapi/statements?");
+    for p in kept {
+        link.push_str(p);
+        link.push('&');
+    }
+    link.push_str(&format!("from={cursor}"));
+    link
 }

@@ -1,6 +1,7 @@
 //! PostgreSQL, the system of record: one module per resource, bound parameters only.
 
 pub mod credentials;
+pub mod statement_queries;
 pub mod statements;
 
 use std::time::Duration;

@@ -2,6 +2,7 @@
 //! LRS-assigned properties, statement equivalence, and the index rows a statement yields.
 
 pub mod equivalence;
+pub mod format;
 pub mod ifi;
 pub mod prepare;
 pub mod primitives;

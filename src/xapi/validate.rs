@@ -43,6 +43,20 @@ pub fn statement(s: &Value, version: XapiVersion) -> Result<(), Violation> {
     w.statement_body(o, &at)
 }
 
+/// Validates the `agent` parameter of a query as an Agent or Group (Data §2.2.s4.b4: parameters
+/// meet the standard of the same type in statements), by the same rules as a statement's actor.
+pub fn agent_parameter(agent: &Value, version: XapiVersion) -> Result<(), Violation> {
+    let probe = serde_json::json!({
+        "actor": agent,
+        "verb": {"id": "http://adlnet.gov/expapi/verbs/experienced"},
+        "object": {"id": "http://adlnet.gov/expapi/activities/probe"}
+    });
+    statement(&probe, version).map_err(|mut v| {
+        v.path = v.path.replacen("$.actor", "agent", 1);
+        v
+    })
+}
+
 fn is_group(v: &Value) -> bool {
     v.get("objectType").and_then(Value::as_str) == Some("Group")
 }
