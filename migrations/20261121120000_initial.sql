@@ -30,6 +30,7 @@ CREATE TABLE statements (
     "timestamp"    timestamptz NOT NULL,
     verb_iri       text NOT NULL,
     registration   uuid,
+    statement_ref  uuid,                -- the object's statement id when the object is a StatementRef
     voiding_target uuid,                -- set when this statement voids another (verb voided + StatementRef)
     voided         boolean NOT NULL DEFAULT false,
     credential_id  bigint,
@@ -41,6 +42,7 @@ CREATE INDEX statements_verb ON statements (store_id, verb_iri, seq);
 CREATE INDEX statements_registration ON statements (store_id, registration, seq) WHERE registration IS NOT NULL;
 CREATE INDEX statements_credential ON statements (store_id, credential_id, seq);
 CREATE INDEX statements_stored ON statements (store_id, stored);
+CREATE INDEX statements_statement_ref ON statements (store_id, statement_ref) WHERE statement_ref IS NOT NULL;
 CREATE INDEX statements_voiding_target ON statements (store_id, voiding_target) WHERE voiding_target IS NOT NULL;
 
 -- statement <-> agent, by inverse functional identifier. usage says where the agent appears.

@@ -64,75 +64,47 @@ pub struct Page {
     pub next_cursor: Option<i64>,
 }
 
+impl StatementQuery {
+    /// Whether any filter other than time, order and limit is set; only then do statements
+    /// that refer to matching statements join the result (Communication §2.1.4).
+    fn has_filters(&self) -> bool {
+        self.agent_ifi.is_some()
+            || self.verb.is_some()
+            || self.activity.is_some()
+            || self.registration.is_some()
+    }
+}
+
+/// Runs a query: one page, newest first unless `ascending`.
+///
+/// Communication §2.1.4 ("Filter Conditions for StatementRefs"): a statement whose object is a
+/// StatementRef also matches when the statement it refers to matches the filters — even a
+/// voided one — while since/until/limit apply to the referring statement itself. The two
+/// ways of matching are two index-served branches, each limited, then merged.
 #[tracing::instrument(skip(pool))]
 pub async fn query(
     pool: &PgPool,
     store_id: i64,
     q: &StatementQuery,
 ) -> Result<Page, StoreError> {
-    let mut sql: QueryBuilder<Postgres> =
-        QueryBuilder::new("SELECT s.seq, s.statement FROM statements s WHERE s.store_id = ");
-    sql.push_bind(store_id).push(" AND NOT s.voided");
-    if let Some(verb) = &q.verb {
-        sql.push(" AND s.verb_iri = ").push_bind(verb);
+    let order = if q.ascending { "ASC" } else { "DESC" };
+    let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(
+        "SELECT st.seq, st.statement FROM statements st JOIN (SELECT seq FROM (",
+    );
+    // Branch 1: statements that match the filters themselves.
+    sql.push("SELECT s.seq FROM statements s WHERE ");
+    push_filters(&mut sql, "s", store_id, q);
+    push_page(&mut sql, "s", store_id, q, order);
+    if q.has_filters() {
+        // Branch 2: statements whose StatementRef target matches the filters.
+        sql.push(") b1 UNION SELECT seq FROM (SELECT s.seq FROM statements s JOIN statements t ON t.store_id = s.store_id AND t.statement_id = s.statement_ref WHERE ");
+        push_filters(&mut sql, "t", store_id, q);
+        push_page(&mut sql, "s", store_id, q, order);
     }
-    if let Some(r) = q.registration {
-        sql.push(" AND s.registration = ").push_bind(r);
-    }
-    // Communication §2.1.3: since is exclusive, until inclusive, both on `stored`.
-    if let Some(t) = q.since {
-        sql.push(" AND s.stored > ").push_bind(t);
-    }
-    if let Some(t) = q.until {
-        sql.push(" AND s.stored <= ").push_bind(t);
-    }
-    if let Some(c) = q.credential_id {
-        sql.push(" AND s.credential_id = ").push_bind(c);
-    }
-    if let Some(ifi) = &q.agent_ifi {
-        let usages = if q.related_agents {
-            RELATED_AGENT_USAGES
-        } else {
-            AGENT_USAGES
-        };
-        sql.push(
-            " AND EXISTS (SELECT 1 FROM statement_agents a
-                          WHERE a.store_id = s.store_id AND a.seq = s.seq AND a.ifi = ",
-        )
-        .push_bind(ifi)
-        .push(" AND a.usage = ANY(")
-        .push_bind(usages)
-        .push("))");
-    }
-    if let Some(iri) = &q.activity {
-        let usages = if q.related_activities {
-            RELATED_ACTIVITY_USAGES
-        } else {
-            ACTIVITY_USAGES
-        };
-        sql.push(
-            " AND EXISTS (SELECT 1 FROM statement_activities x
-                          WHERE x.store_id = s.store_id AND x.seq = s.seq AND x.activity_iri = ",
-        )
-        .push_bind(iri)
-        .push(" AND x.usage = ANY(")
-        .push_bind(usages)
-        .push("))");
-    }
-    if let Some(cursor) = q.cursor {
-        sql.push(if q.ascending {
-            " AND s.seq > "
-        } else {
-            " AND s.seq < "
-        })
-        .push_bind(cursor);
-    }
-    sql.push(if q.ascending {
-        " ORDER BY s.seq ASC"
-    } else {
-        " ORDER BY s.seq DESC"
-    });
-    sql.push(" LIMIT ").push_bind(q.limit + 1);
+    sql.push(") b2) m ON st.store_id = ")
+        .push_bind(store_id)
+        .push(format!(" AND st.seq = m.seq ORDER BY st.seq {order} LIMIT "))
+        .push_bind(q.limit + 1);
 
     let mut rows: Vec<(i64, Value)> = sql.build_query_as().fetch_all(pool).await?;
     let next_cursor = if rows.len() as i64 > q.limit {
@@ -145,4 +117,72 @@ pub async fn query(
         statements: rows.into_iter().map(|(_, s)| s).collect(),
         next_cursor,
     })
+}
+
+/// The filter conditions on the statement aliased `a`.
+fn push_filters(sql: &mut QueryBuilder<'_, Postgres>, a: &str, store_id: i64, q: &StatementQuery) {
+    sql.push(format!("{a}.store_id = ")).push_bind(store_id);
+    if let Some(verb) = &q.verb {
+        sql.push(format!(" AND {a}.verb_iri = ")).push_bind(verb.clone());
+    }
+    if let Some(r) = q.registration {
+        sql.push(format!(" AND {a}.registration = ")).push_bind(r);
+    }
+    if let Some(ifi) = &q.agent_ifi {
+        let usages = if q.related_agents {
+            RELATED_AGENT_USAGES
+        } else {
+            AGENT_USAGES
+        };
+        sql.push(format!(
+            " AND EXISTS (SELECT 1 FROM statement_agents sa
+                          WHERE sa.store_id = {a}.store_id AND sa.seq = {a}.seq AND sa.ifi = "
+        ))
+        .push_bind(ifi.clone())
+        .push(" AND sa.usage = ANY(")
+        .push_bind(usages)
+        .push("))");
+    }
+    if let Some(iri) = &q.activity {
+        let usages = if q.related_activities {
+            RELATED_ACTIVITY_USAGES
+        } else {
+            ACTIVITY_USAGES
+        };
+        sql.push(format!(
+            " AND EXISTS (SELECT 1 FROM statement_activities sx
+                          WHERE sx.store_id = {a}.store_id AND sx.seq = {a}.seq AND sx.activity_iri = "
+        ))
+        .push_bind(iri.clone())
+        .push(" AND sx.usage = ANY(")
+        .push_bind(usages)
+        .push("))");
+    }
+}
+
+/// Visibility, time range, cursor, order and limit of the returned statement aliased `a`.
+fn push_page(
+    sql: &mut QueryBuilder<'_, Postgres>,
+    a: &str,
+    store_id: i64,
+    q: &StatementQuery,
+    order: &str,
+) {
+    sql.push(format!(" AND {a}.store_id = ")).push_bind(store_id);
+    sql.push(format!(" AND NOT {a}.voided"));
+    // Communication §2.1.3: since is exclusive, until inclusive, both on `stored`.
+    if let Some(t) = q.since {
+        sql.push(format!(" AND {a}.stored > ")).push_bind(t);
+    }
+    if let Some(t) = q.until {
+        sql.push(format!(" AND {a}.stored <= ")).push_bind(t);
+    }
+    if let Some(c) = q.credential_id {
+        sql.push(format!(" AND {a}.credential_id = ")).push_bind(c);
+    }
+    if let Some(cursor) = q.cursor {
+        sql.push(format!(" AND {a}.seq {} ", if q.ascending { ">" } else { "<" }))
+            .push_bind(cursor);
+    }
+    sql.push(format!(" ORDER BY {a}.seq {order} LIMIT ")).push_bind(q.limit + 1);
 }

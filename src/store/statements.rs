@@ -67,16 +67,18 @@ async fn insert_rows(
     let timestamps: Vec<DateTime<Utc>> = batch.iter().map(|p| p.timestamp).collect();
     let verbs: Vec<&str> = batch.iter().map(|p| p.verb.as_str()).collect();
     let registrations: Vec<Option<Uuid>> = batch.iter().map(|p| p.registration).collect();
+    let refs: Vec<Option<Uuid>> = batch.iter().map(|p| p.statement_ref).collect();
     let targets: Vec<Option<Uuid>> = batch.iter().map(|p| p.voiding_target).collect();
     let bodies: Vec<String> = batch.iter().map(|p| p.statement.to_string()).collect();
     sqlx::query_as(
         r#"INSERT INTO statements
                (store_id, credential_id, statement_id, stored, "timestamp", verb_iri,
-                registration, voiding_target, statement)
-           SELECT $1, $2, u.id, u.stored, u.ts, u.verb, u.registration, u.target, u.body::jsonb
+                registration, statement_ref, voiding_target, statement)
+           SELECT $1, $2, u.id, u.stored, u.ts, u.verb, u.registration, u.ref, u.target,
+                  u.body::jsonb
            FROM UNNEST($3::uuid[], $4::timestamptz[], $5::timestamptz[], $6::text[],
-                       $7::uuid[], $8::uuid[], $9::text[])
-                AS u(id, stored, ts, verb, registration, target, body)
+                       $7::uuid[], $8::uuid[], $9::uuid[], $10::text[])
+                AS u(id, stored, ts, verb, registration, ref, target, body)
            ON CONFLICT (store_id, statement_id) DO NOTHING
            RETURNING statement_id, seq"#,
     )
@@ -87,6 +89,7 @@ async fn insert_rows(
     .bind(&timestamps)
     .bind(&verbs)
     .bind(&registrations)
+    .bind(&refs)
     .bind(&targets)
     .bind(&bodies)
     .fetch_all(&mut **tx)

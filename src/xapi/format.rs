@@ -80,10 +80,7 @@ fn ids_statement(s: &mut Value) {
 
 fn ids_activity(a: &mut Value) {
     if let Some(id) = a.get("id").cloned() {
-        *a = Value::Object(Map::from_iter([
-            ("objectType".to_string(), Value::from("Activity")),
-            ("id".to_string(), id),
-        ]));
+        *a = Value::Object(Map::from_iter([("id".to_string(), id)]));
     }
 }
 
@@ -197,7 +194,7 @@ mod tests {
         apply(&mut s, Format::Ids, &[]);
         assert_eq!(s["actor"], json!({"objectType": "Agent", "mbox": "mailto:ann@example.com"}));
         assert_eq!(s["verb"], json!({"id": "http://x.org/v"}));
-        assert_eq!(s["object"], json!({"objectType": "Activity", "id": "http://x.org/a"}));
+        assert_eq!(s["object"], json!({"id": "http://x.org/a"}));
         assert_eq!(
             s["context"]["team"],
             json!({"objectType": "Group", "member": [{"objectType": "Agent", "mbox": "mailto:m@x.org"}]})

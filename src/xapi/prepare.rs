@@ -25,6 +25,8 @@ pub struct Prepared {
     pub timestamp: DateTime<Utc>,
     pub verb: String,
     pub registration: Option<Uuid>,
+    /// The statement this one's object refers to, when the object is a StatementRef.
+    pub statement_ref: Option<Uuid>,
     /// The statement this one voids, when it is a voiding statement.
     pub voiding_target: Option<Uuid>,
     pub agents: Vec<(&'static str, String)>,
@@ -81,9 +83,11 @@ pub fn prepare(mut statement: Value, assigned: &Assigned<'_>) -> Prepared {
         .and_then(|c| c.get("registration"))
         .and_then(Value::as_str)
         .and_then(parse_uuid);
-    let voiding_target = (verb == VOIDED_VERB)
-        .then(|| o["object"].get("id").and_then(Value::as_str).and_then(parse_uuid))
-        .flatten();
+    let statement_ref = (o["object"].get("objectType").and_then(Value::as_str)
+        == Some("StatementRef"))
+    .then(|| o["object"]["id"].as_str().and_then(parse_uuid))
+    .flatten();
+    let voiding_target = statement_ref.filter(|_| verb == VOIDED_VERB);
 
     let mut links = Links::default();
     links.statement(o, "");
@@ -97,6 +101,7 @@ pub fn prepare(mut statement: Value, assigned: &Assigned<'_>) -> Prepared {
         timestamp,
         verb,
         registration,
+        statement_ref,
         voiding_target,
         agents: links.agents,
         activities: links.activities,
