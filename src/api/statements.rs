@@ -1,8 +1,6 @@
 //! The Statement Resource (Communication §2.1): PUT, POST, GET and HEAD on
 //! `/xapi/statements`.
 
-use std::collections::HashMap;
-
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse, Resource};
 use serde_json::Value;
@@ -16,7 +14,7 @@ use crate::store::statements::{self as store, InsertError};
 use crate::xapi::format::{accept_language, Format};
 use crate::xapi::prepare::{prepare, Assigned, Prepared};
 use crate::xapi::primitives::{is_iri, parse_timestamp, parse_uuid};
-use crate::xapi::{equivalence, ifi, validate, XapiVersion};
+use crate::xapi::{ifi, validate, XapiVersion};
 
 pub fn resource() -> Resource {
     web::resource("/statements")
@@ -146,10 +144,10 @@ async fn store_batch(
     } else {
         validate_and_prepare(statements, &assigned, version, batched)?
     };
+    reject_repeated_ids(&prepared)?;
+    check_attachments_present(&prepared)?;
     let ids: Vec<Uuid> = prepared.iter().map(|p| p.id).collect();
-    let unique = deduplicate(prepared)?;
-    check_attachments_present(&unique)?;
-    match store::insert_batch(&state.pool, principal.store_id, principal.credential_id, &unique)
+    match store::insert_batch(&state.pool, principal.store_id, principal.credential_id, &prepared)
         .await
     {
         Ok(()) => Ok(ids),
@@ -177,29 +175,17 @@ fn validate_and_prepare(
         .collect()
 }
 
-/// A batch may repeat an id only with equivalent statements; those are stored once.
-fn deduplicate(batch: Vec<Prepared>) -> Result<Vec<Prepared>, ApiError> {
-    let mut seen: HashMap<Uuid, usize> = HashMap::new();
-    let mut unique: Vec<Prepared> = Vec::with_capacity(batch.len());
-    for p in batch {
-        match seen.get(&p.id) {
-            Some(&i) => {
-                let first = &unique[i];
-                let same_time = p.client_timestamp && first.client_timestamp;
-                if !equivalence::equivalent(&p.statement, &first.statement, same_time) {
-                    return Err(ApiError::bad_request(format!(
-                        "the batch contains two different statements with id {}",
-                        p.id
-                    )));
-                }
-            }
-            None => {
-                seen.insert(p.id, unique.len());
-                unique.push(p);
-            }
-        }
+/// Communication §2.1.2.s2.b6 (2.0: a requirement): a batch that uses an id more than once is
+/// rejected.
+fn reject_repeated_ids(batch: &[Prepared]) -> Result<(), ApiError> {
+    let mut seen = std::collections::HashSet::with_capacity(batch.len());
+    match batch.iter().find(|p| !seen.insert(p.id)) {
+        Some(p) => Err(ApiError::bad_request(format!(
+            "the batch uses statement id {} more than once",
+            p.id
+        ))),
+        None => Ok(()),
     }
-    Ok(unique)
 }
 
 /// Data §2.4.11: an attachment without `fileUrl` must travel in a multipart/mixed request;
