@@ -157,10 +157,12 @@ impl Layers {
             path: shown.clone(),
             reason: e.to_string(),
         })?;
-        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::File {
-            path: shown.clone(),
-            reason: e.to_string(),
-        })?;
+        let table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| ConfigError::File {
+                path: shown.clone(),
+                reason: e.to_string(),
+            })?;
         for (key, value) in table {
             let Some(known) = KEYS.iter().find(|k| **k == key) else {
                 return Err(ConfigError::UnknownKey {
@@ -281,7 +283,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("cairn-config-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("cairn.toml");
-        std::fs::write(&file, "listen = \"127.0.0.1:9000\"\nmax_body_bytes = 1000\n").unwrap();
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:9000\"\nmax_body_bytes = 1000\n",
+        )
+        .unwrap();
         let env = env_of(&[
             ("CAIRN_MAX_BODY_BYTES", "2000"),
             ("DATABASE_URL", "postgres://a@b/c"),

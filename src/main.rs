@@ -114,7 +114,10 @@ enum CredentialsAction {
     },
 }
 
-fn settings(cli_config: Option<&PathBuf>, apply: impl FnOnce(&mut Layers)) -> anyhow::Result<Settings> {
+fn settings(
+    cli_config: Option<&PathBuf>,
+    apply: impl FnOnce(&mut Layers),
+) -> anyhow::Result<Settings> {
     let mut layers = Layers::load(cli_config.map(PathBuf::as_path), &|k| std::env::var(k).ok())?;
     apply(&mut layers);
     Ok(layers.settings()?)
@@ -153,9 +156,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let settings = settings(cli.config.as_ref(), |l| {
                 db_flags(l, &args.db);
                 l.flag("listen", "--listen", args.listen.as_deref());
-                l.flag("max_body_bytes", "--max-body-bytes", args.max_body_bytes.as_deref());
-                l.flag("db_max_connections", "--db-max-connections", args.db_max_connections.as_deref());
-                l.flag("auth_cache_seconds", "--auth-cache-seconds", args.auth_cache_seconds.as_deref());
+                l.flag(
+                    "max_body_bytes",
+                    "--max-body-bytes",
+                    args.max_body_bytes.as_deref(),
+                );
+                l.flag(
+                    "db_max_connections",
+                    "--db-max-connections",
+                    args.db_max_connections.as_deref(),
+                );
+                l.flag(
+                    "auth_cache_seconds",
+                    "--auth-cache-seconds",
+                    args.auth_cache_seconds.as_deref(),
+                );
                 l.flag("public_url", "--public-url", args.public_url.as_deref());
                 l.flag(
                     "shutdown_timeout_seconds",

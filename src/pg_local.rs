@@ -130,7 +130,14 @@ impl LocalPostgres {
             let out = as_server_user(Command::new(bin.join("initdb")), owner)
                 .arg("-D")
                 .arg(&pgdata)
-                .args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-instructions"])
+                .args([
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "-E",
+                    "UTF8",
+                    "--no-instructions",
+                ])
                 .output()
                 .context("cannot run initdb")?;
             if !out.status.success() {
@@ -228,7 +235,9 @@ impl LocalPostgres {
                         .map(|t| t.lines().rev().take(10).collect::<Vec<_>>().join("\n"))
                         .unwrap_or_default();
                     self.child = None;
-                    bail!("managed PostgreSQL exited at start-up ({status}); its log ends:\n{tail}");
+                    bail!(
+                        "managed PostgreSQL exited at start-up ({status}); its log ends:\n{tail}"
+                    );
                 }
             }
             if socket.exists() && std::os::unix::net::UnixStream::connect(&socket).is_ok() {
@@ -236,7 +245,10 @@ impl LocalPostgres {
                 return Ok(());
             }
             if Instant::now() > deadline {
-                bail!("managed PostgreSQL did not open {} within 60 s", socket.display());
+                bail!(
+                    "managed PostgreSQL did not open {} within 60 s",
+                    socket.display()
+                );
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -293,7 +305,11 @@ fn postmaster_running(pgdata: &Path) -> bool {
     let Ok(text) = fs::read_to_string(pgdata.join("postmaster.pid")) else {
         return false;
     };
-    let Some(pid) = text.lines().next().and_then(|l| l.trim().parse::<i32>().ok()) else {
+    let Some(pid) = text
+        .lines()
+        .next()
+        .and_then(|l| l.trim().parse::<i32>().ok())
+    else {
         return false;
     };
     // SAFETY: signal 0 only checks for existence.

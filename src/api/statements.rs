@@ -147,8 +147,13 @@ async fn store_batch(
     reject_repeated_ids(&prepared)?;
     check_attachments_present(&prepared)?;
     let ids: Vec<Uuid> = prepared.iter().map(|p| p.id).collect();
-    match store::insert_batch(&state.pool, principal.store_id, principal.credential_id, &prepared)
-        .await
+    match store::insert_batch(
+        &state.pool,
+        principal.store_id,
+        principal.credential_id,
+        &prepared,
+    )
+    .await
     {
         Ok(()) => Ok(ids),
         Err(InsertError::Conflict(id)) => Err(ApiError::Conflict(format!(
@@ -263,8 +268,16 @@ async fn get(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRespons
                 "`{other}` cannot be combined with statementId or voidedStatementId"
             )));
         }
-        return get_one(&state, &principal, &params, own_only, format, &languages, attachments)
-            .await;
+        return get_one(
+            &state,
+            &principal,
+            &params,
+            own_only,
+            format,
+            &languages,
+            attachments,
+        )
+        .await;
     }
     let query = parse_query(&params, version::of(&req), own_only)?;
     let page = statement_queries::query(&state.pool, principal.store_id, &query).await?;
@@ -309,7 +322,9 @@ async fn get_one(
             ApiError::NotFound(if want_voided {
                 format!("no voided statement {uuid}")
             } else {
-                format!("no statement {uuid} (voided statements are fetched with voidedStatementId)")
+                format!(
+                    "no statement {uuid} (voided statements are fetched with voidedStatementId)"
+                )
             })
         })?;
     let mut statement = found.statement;
@@ -366,9 +381,8 @@ fn parse_query(
     let agent_ifi = match params.get("agent") {
         None => None,
         Some(text) => {
-            let agent: Value = serde_json::from_str(text).map_err(|e| {
-                ApiError::bad_request(format!("agent is not valid JSON: {e}"))
-            })?;
+            let agent: Value = serde_json::from_str(text)
+                .map_err(|e| ApiError::bad_request(format!("agent is not valid JSON: {e}")))?;
             validate::agent_parameter(&agent, version).map_err(|v| {
                 ApiError::bad_request(format!("agent is not a valid Agent or Group: {v}"))
             })?;
@@ -379,7 +393,9 @@ fn parse_query(
     };
     let iri = |name: &str| -> Result<Option<String>, ApiError> {
         match params.get(name) {
-            Some(v) if !is_iri(v) => Err(ApiError::bad_request(format!("{name} `{v}` is not an IRI"))),
+            Some(v) if !is_iri(v) => {
+                Err(ApiError::bad_request(format!("{name} `{v}` is not an IRI")))
+            }
             v => Ok(v.map(str::to_string)),
         }
     };

@@ -53,15 +53,19 @@ pub async fn negotiate(
     let statements_read = matches!(*req.method(), Method::GET | Method::HEAD)
         && req.path().trim_end_matches('/') == "/xapi/statements";
     let consistent = statements_read
-        .then(|| req.app_data::<web::Data<AppState>>().map(|s| s.writes.consistent_through()))
+        .then(|| {
+            req.app_data::<web::Data<AppState>>()
+                .map(|s| s.writes.consistent_through())
+        })
         .flatten();
     let mut response = next.call(req).await?;
     stamp(response.headers_mut());
     if let Some(t) = consistent {
         if let Ok(v) = HeaderValue::from_str(&format_timestamp(t)) {
-            response
-                .headers_mut()
-                .insert(HeaderName::from_static("x-experience-api-consistent-through"), v);
+            response.headers_mut().insert(
+                HeaderName::from_static("x-experience-api-consistent-through"),
+                v,
+            );
         }
     }
     Ok(response.map_into_left_body())

@@ -75,7 +75,10 @@ pub async fn insert(pool: &PgPool, new: NewCredential<'_>) -> Result<i64, StoreE
 
 /// The active (not revoked) credential with this key.
 #[tracing::instrument(skip(pool))]
-pub async fn find_active(pool: &PgPool, api_key: &str) -> Result<Option<CredentialRow>, StoreError> {
+pub async fn find_active(
+    pool: &PgPool,
+    api_key: &str,
+) -> Result<Option<CredentialRow>, StoreError> {
     let row: Option<Row> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM credentials WHERE api_key = $1 AND revoked IS NULL"
     ))
@@ -86,10 +89,9 @@ pub async fn find_active(pool: &PgPool, api_key: &str) -> Result<Option<Credenti
 }
 
 pub async fn list(pool: &PgPool) -> Result<Vec<CredentialRow>, StoreError> {
-    let rows: Vec<Row> =
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM credentials ORDER BY id"))
-            .fetch_all(pool)
-            .await?;
+    let rows: Vec<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM credentials ORDER BY id"))
+        .fetch_all(pool)
+        .await?;
     Ok(rows.into_iter().map(from_row).collect())
 }
 

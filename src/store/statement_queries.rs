@@ -82,15 +82,10 @@ impl StatementQuery {
 /// voided one — while since/until/limit apply to the referring statement itself. The two
 /// ways of matching are two index-served branches, each limited, then merged.
 #[tracing::instrument(skip(pool))]
-pub async fn query(
-    pool: &PgPool,
-    store_id: i64,
-    q: &StatementQuery,
-) -> Result<Page, StoreError> {
+pub async fn query(pool: &PgPool, store_id: i64, q: &StatementQuery) -> Result<Page, StoreError> {
     let order = if q.ascending { "ASC" } else { "DESC" };
-    let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(
-        "SELECT st.seq, st.statement FROM statements st JOIN (SELECT seq FROM (",
-    );
+    let mut sql: QueryBuilder<Postgres> =
+        QueryBuilder::new("SELECT st.seq, st.statement FROM statements st JOIN (SELECT seq FROM (");
     // Branch 1: statements that match the filters themselves.
     sql.push("SELECT s.seq FROM statements s WHERE ");
     push_filters(&mut sql, "s", store_id, q);
@@ -103,7 +98,9 @@ pub async fn query(
     }
     sql.push(") b2) m ON st.store_id = ")
         .push_bind(store_id)
-        .push(format!(" AND st.seq = m.seq ORDER BY st.seq {order} LIMIT "))
+        .push(format!(
+            " AND st.seq = m.seq ORDER BY st.seq {order} LIMIT "
+        ))
         .push_bind(q.limit + 1);
 
     let mut rows: Vec<(i64, Value)> = sql.build_query_as().fetch_all(pool).await?;
@@ -123,7 +120,8 @@ pub async fn query(
 fn push_filters(sql: &mut QueryBuilder<'_, Postgres>, a: &str, store_id: i64, q: &StatementQuery) {
     sql.push(format!("{a}.store_id = ")).push_bind(store_id);
     if let Some(verb) = &q.verb {
-        sql.push(format!(" AND {a}.verb_iri = ")).push_bind(verb.clone());
+        sql.push(format!(" AND {a}.verb_iri = "))
+            .push_bind(verb.clone());
     }
     if let Some(r) = q.registration {
         sql.push(format!(" AND {a}.registration = ")).push_bind(r);
@@ -168,7 +166,8 @@ fn push_page(
     q: &StatementQuery,
     order: &str,
 ) {
-    sql.push(format!(" AND {a}.store_id = ")).push_bind(store_id);
+    sql.push(format!(" AND {a}.store_id = "))
+        .push_bind(store_id);
     sql.push(format!(" AND NOT {a}.voided"));
     // Communication §2.1.3: since is exclusive, until inclusive, both on `stored`.
     if let Some(t) = q.since {
@@ -181,8 +180,12 @@ fn push_page(
         sql.push(format!(" AND {a}.credential_id = ")).push_bind(c);
     }
     if let Some(cursor) = q.cursor {
-        sql.push(format!(" AND {a}.seq {} ", if q.ascending { ">" } else { "<" }))
-            .push_bind(cursor);
+        sql.push(format!(
+            " AND {a}.seq {} ",
+            if q.ascending { ">" } else { "<" }
+        ))
+        .push_bind(cursor);
     }
-    sql.push(format!(" ORDER BY {a}.seq {order} LIMIT ")).push_bind(q.limit + 1);
+    sql.push(format!(" ORDER BY {a}.seq {order} LIMIT "))
+        .push_bind(q.limit + 1);
 }

@@ -118,7 +118,9 @@ fn canonical(v: &mut Value, languages: &[String]) {
     };
     for (key, value) in o.iter_mut() {
         let is_language_map = matches!(key.as_str(), "display" | "name" | "description")
-            && value.as_object().is_some_and(|m| m.values().all(Value::is_string));
+            && value
+                .as_object()
+                .is_some_and(|m| m.values().all(Value::is_string));
         if is_language_map {
             filter_language_map(value, languages);
         } else if key != "extensions" {
@@ -154,7 +156,9 @@ fn filter_language_map(map: &mut Value, languages: &[String]) {
 
 /// Parses `Accept-Language` (RFC 7231 §5.3.5) into tags ordered by quality.
 pub fn accept_language(header: Option<&str>) -> Vec<String> {
-    let Some(header) = header else { return Vec::new() };
+    let Some(header) = header else {
+        return Vec::new();
+    };
     let mut tags: Vec<(String, f32)> = header
         .split(',')
         .filter_map(|part| {
@@ -192,7 +196,10 @@ mod tests {
     fn ids_keeps_only_identifiers() {
         let mut s = sample();
         apply(&mut s, Format::Ids, &[]);
-        assert_eq!(s["actor"], json!({"objectType": "Agent", "mbox": "mailto:ann@example.com"}));
+        assert_eq!(
+            s["actor"],
+            json!({"objectType": "Agent", "mbox": "mailto:ann@example.com"})
+        );
         assert_eq!(s["verb"], json!({"id": "http://x.org/v"}));
         assert_eq!(s["object"], json!({"id": "http://x.org/a"}));
         assert_eq!(
@@ -204,7 +211,11 @@ mod tests {
     #[test]
     fn canonical_filters_languages() {
         let mut s = sample();
-        apply(&mut s, Format::Canonical, &accept_language(Some("fr;q=0.9, de")));
+        apply(
+            &mut s,
+            Format::Canonical,
+            &accept_language(Some("fr;q=0.9, de")),
+        );
         assert_eq!(s["verb"]["display"], json!({"fr-FR": "a fait"}));
         assert_eq!(s["object"]["definition"]["name"], json!({"fr-FR": "Un"}));
         assert_eq!(s["actor"]["name"], "Ann");

@@ -37,7 +37,9 @@ pub struct Prepared {
 
 /// Normalises a validated statement and fills in the LRS-assigned properties.
 pub fn prepare(mut statement: Value, assigned: &Assigned<'_>) -> Prepared {
-    let o = statement.as_object_mut().expect("validated statement is an object");
+    let o = statement
+        .as_object_mut()
+        .expect("validated statement is an object");
     normalise_context_activities(o);
     if let Some(Value::Object(sub)) = o.get_mut("object") {
         if sub.get("objectType").and_then(Value::as_str) == Some("SubStatement") {
@@ -52,7 +54,10 @@ pub fn prepare(mut statement: Value, assigned: &Assigned<'_>) -> Prepared {
     };
     o.insert("id".into(), Value::String(id.to_string()));
     // Data §2.4.8.s3.b2: stored is set by the LRS, overwriting any value provided.
-    o.insert("stored".into(), Value::String(format_timestamp(assigned.stored)));
+    o.insert(
+        "stored".into(),
+        Value::String(format_timestamp(assigned.stored)),
+    );
     // Data §2.4.7.s3.b2: timestamp defaults to stored.
     let client_timestamp = o.contains_key("timestamp");
     let timestamp = o
@@ -222,7 +227,12 @@ impl Links {
         if let Some(key) = ifi::key(v) {
             self.agents.push((as_usage, key));
         }
-        for m in v.get("member").and_then(Value::as_array).into_iter().flatten() {
+        for m in v
+            .get("member")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if let Some(key) = ifi::key(m) {
                 self.agents.push((usage(prefix, "member"), key));
             }
@@ -245,7 +255,8 @@ mod tests {
 
     #[test]
     fn assigns_lrs_properties() {
-        let authority = json!({"objectType": "Agent", "account": {"homePage": "http://lrs", "name": "k"}});
+        let authority =
+            json!({"objectType": "Agent", "account": {"homePage": "http://lrs", "name": "k"}});
         let p = prepare(
             json!({
                 "actor": {"mbox": "mailto:a@example.com"},
@@ -264,8 +275,12 @@ mod tests {
         assert_eq!(s["version"], "1.0.0");
         assert!(s["context"]["contextActivities"]["parent"].is_array());
         assert!(!p.client_timestamp);
-        assert!(p.activities.contains(&("parent", "http://example.com/course".into())));
-        assert!(p.agents.contains(&("actor", "mbox:mailto:a@example.com".into())));
+        assert!(p
+            .activities
+            .contains(&("parent", "http://example.com/course".into())));
+        assert!(p
+            .agents
+            .contains(&("actor", "mbox:mailto:a@example.com".into())));
         assert!(p
             .agents
             .contains(&("authority", "account:http://lrs k".into())));
@@ -296,9 +311,15 @@ mod tests {
             }),
             &assigned(&authority),
         );
-        assert!(p.agents.contains(&("member", "mbox:mailto:m@example.com".into())));
-        assert!(p.agents.contains(&("sub_actor", "mbox:mailto:s@example.com".into())));
-        assert!(p.activities.contains(&("sub_object", "http://example.com/sub".into())));
+        assert!(p
+            .agents
+            .contains(&("member", "mbox:mailto:m@example.com".into())));
+        assert!(p
+            .agents
+            .contains(&("sub_actor", "mbox:mailto:s@example.com".into())));
+        assert!(p
+            .activities
+            .contains(&("sub_object", "http://example.com/sub".into())));
         assert_eq!(p.voiding_target, None);
     }
 }

@@ -69,7 +69,11 @@ pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
             if o.starts_with('-') && digits.chars().all(|c| c == '0') {
                 return None;
             }
-            let minutes = if digits.len() == 4 { &digits[2..] } else { "00" };
+            let minutes = if digits.len() == 4 {
+                &digits[2..]
+            } else {
+                "00"
+            };
             format!("{}{}:{}", &o[..1], &digits[..2], minutes)
         }
     };
@@ -96,7 +100,12 @@ mod tests {
         ] {
             assert!(is_iri(ok), "{ok}");
         }
-        for bad in ["", "not an iri", "www.example.com/no-scheme", "http://exa mple.com"] {
+        for bad in [
+            "",
+            "not an iri",
+            "www.example.com/no-scheme",
+            "http://exa mple.com",
+        ] {
             assert!(!is_iri(bad), "{bad}");
         }
     }
@@ -113,7 +122,14 @@ mod tests {
 
     #[test]
     fn durations() {
-        for ok in ["PT1H0M0S", "P1DT12H", "P4W", "PT0.5S", "P1Y2M3DT4H5M6.7S", "PT16559.14S"] {
+        for ok in [
+            "PT1H0M0S",
+            "P1DT12H",
+            "P4W",
+            "PT0.5S",
+            "P1Y2M3DT4H5M6.7S",
+            "PT16559.14S",
+        ] {
             assert!(is_duration(ok), "{ok}");
         }
         for bad in ["", "P", "PT", "1H", "PT1H0M0", "P1W2D", "PT-1S", "P1.5"] {

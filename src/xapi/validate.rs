@@ -331,18 +331,16 @@ impl Walk {
             }
             if let (Some(raw), Some(min)) = (raw, min) {
                 if raw < min {
-                    return Err(at.key("raw").violation(
-                        "score-range",
-                        format!("raw ({raw}) is below min ({min})"),
-                    ));
+                    return Err(at
+                        .key("raw")
+                        .violation("score-range", format!("raw ({raw}) is below min ({min})")));
                 }
             }
             if let (Some(raw), Some(max)) = (raw, max) {
                 if raw > max {
-                    return Err(at.key("raw").violation(
-                        "score-range",
-                        format!("raw ({raw}) is above max ({max})"),
-                    ));
+                    return Err(at
+                        .key("raw")
+                        .violation("score-range", format!("raw ({raw}) is above max ({max})")));
                 }
             }
         }

@@ -15,7 +15,12 @@ const BIN: &str = env!("CARGO_BIN_EXE_cairn");
 fn cairn() -> Command {
     let mut cmd = Command::new(BIN);
     // Tests must not inherit a developer's or CI's database settings.
-    for var in ["DATABASE_URL", "CAIRN_DATABASE_URL", "CAIRN_CONFIG", "CAIRN_LISTEN"] {
+    for var in [
+        "DATABASE_URL",
+        "CAIRN_DATABASE_URL",
+        "CAIRN_CONFIG",
+        "CAIRN_LISTEN",
+    ] {
         cmd.env_remove(var);
     }
     cmd
@@ -38,7 +43,10 @@ fn help_explains_every_command_and_option() {
         "CAIRN_DATABASE_URL",
         "DATABASE_URL",
     ] {
-        assert!(text.contains(word), "`cairn serve --help` lacks {word}:\n{text}");
+        assert!(
+            text.contains(word),
+            "`cairn serve --help` lacks {word}:\n{text}"
+        );
     }
 }
 
@@ -50,7 +58,10 @@ fn an_invalid_setting_stops_start_up_naming_the_key() {
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("`listen`") && err.contains("--listen"), "{err}");
+    assert!(
+        err.contains("`listen`") && err.contains("--listen"),
+        "{err}"
+    );
 
     let out = cairn()
         .args(["serve"])
@@ -59,13 +70,22 @@ fn an_invalid_setting_stops_start_up_naming_the_key() {
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("`max_body_bytes`") && err.contains("CAIRN_MAX_BODY_BYTES"), "{err}");
+    assert!(
+        err.contains("`max_body_bytes`") && err.contains("CAIRN_MAX_BODY_BYTES"),
+        "{err}"
+    );
 }
 
 #[test]
 fn missing_postgres_binaries_are_explained() {
     let out = cairn()
-        .args(["serve", "--pg-bin-dir", "/nonexistent", "--data-dir", "/tmp/cairn-none"])
+        .args([
+            "serve",
+            "--pg-bin-dir",
+            "/nonexistent",
+            "--data-dir",
+            "/tmp/cairn-none",
+        ])
         .output()
         .unwrap();
     assert!(!out.status.success());
@@ -92,7 +112,10 @@ async fn wait_for_about(port: u16, child: &mut std::process::Child) {
         if let Some(status) = child.try_wait().unwrap() {
             panic!("cairn exited early: {status}");
         }
-        assert!(Instant::now() < deadline, "cairn did not answer within 90 s");
+        assert!(
+            Instant::now() < deadline,
+            "cairn did not answer within 90 s"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
@@ -121,17 +144,29 @@ async fn zero_configuration_runs_a_managed_postgres_and_stops_it() {
             .spawn()
             .unwrap();
         wait_for_about(port, &mut child).await;
-        assert!(dir.join("postgres/PG_VERSION").exists(), "round {round}: no cluster");
+        assert!(
+            dir.join("postgres/PG_VERSION").exists(),
+            "round {round}: no cluster"
+        );
         assert!(postgres_running_in(&dir));
         // SAFETY: signalling our own child.
         unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
         let deadline = Instant::now() + Duration::from_secs(60);
         while child.try_wait().unwrap().is_none() {
-            assert!(Instant::now() < deadline, "cairn did not stop after SIGTERM");
+            assert!(
+                Instant::now() < deadline,
+                "cairn did not stop after SIGTERM"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        assert!(child.wait().unwrap().success(), "round {round}: unclean exit");
-        assert!(!postgres_running_in(&dir), "round {round}: orphan postgres left");
+        assert!(
+            child.wait().unwrap().success(),
+            "round {round}: unclean exit"
+        );
+        assert!(
+            !postgres_running_in(&dir),
+            "round {round}: orphan postgres left"
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -146,10 +181,20 @@ async fn credentials_cli_creates_lists_and_revokes() {
             .args(args)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     };
-    let created = run(&["create", "--name", "lms", "--scopes", "statements/write,statements/read"]);
+    let created = run(&[
+        "create",
+        "--name",
+        "lms",
+        "--scopes",
+        "statements/write,statements/read",
+    ]);
     let field = |name: &str| {
         created
             .lines()
@@ -169,7 +214,10 @@ async fn credentials_cli_creates_lists_and_revokes() {
     };
     assert_eq!(post().await.unwrap().status(), StatusCode::OK);
     let listed = run(&["list"]);
-    assert!(listed.contains(&key) && listed.contains("statements/write"), "{listed}");
+    assert!(
+        listed.contains(&key) && listed.contains("statements/write"),
+        "{listed}"
+    );
     assert!(!listed.contains(&secret), "list must never print secrets");
     run(&["revoke", &key]);
     // The verified-credential cache holds for auth_cache_seconds (1 s in tests).
@@ -231,10 +279,18 @@ async fn cors_allows_browser_content() {
 #[tokio::test]
 async fn unknown_paths_and_methods_answer_json() {
     let app = spawn_app().await;
-    let r = app.request(Method::GET, "/xapi/nothing", V1).send().await.unwrap();
+    let r = app
+        .request(Method::GET, "/xapi/nothing", V1)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     assert_eq!(r.json::<Value>().await.unwrap()["error"], "not_found");
-    let r = app.request(Method::DELETE, "/xapi/statements", V1).send().await.unwrap();
+    let r = app
+        .request(Method::DELETE, "/xapi/statements", V1)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert!(r.headers().contains_key("x-experience-api-version"));
 }

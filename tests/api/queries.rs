@@ -12,7 +12,9 @@ async fn query(app: &TestApp, version: &str, q: &str) -> Value {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK, "GET ?{q}");
-    assert!(r.headers().contains_key("x-experience-api-consistent-through"));
+    assert!(r
+        .headers()
+        .contains_key("x-experience-api-consistent-through"));
     r.json().await.unwrap()
 }
 
@@ -61,11 +63,23 @@ async fn filters_combine_with_and() {
     let course = urlencode("http://example.com/courses/c1");
     assert!(ids(&query(&app, V2, &format!("activity={course}")).await).is_empty());
     assert_eq!(
-        ids(&query(&app, V2, &format!("activity={course}&related_activities=true")).await),
+        ids(&query(
+            &app,
+            V2,
+            &format!("activity={course}&related_activities=true")
+        )
+        .await),
         bob_passed
     );
     let all = ids(&query(&app, V2, "ascending=true").await);
-    assert_eq!(all, [ann_attempt[0].clone(), bob_attempt[0].clone(), bob_passed[0].clone()]);
+    assert_eq!(
+        all,
+        [
+            ann_attempt[0].clone(),
+            bob_attempt[0].clone(),
+            bob_passed[0].clone()
+        ]
+    );
 }
 
 #[tokio::test]
@@ -105,7 +119,10 @@ async fn voided_statements_are_hidden_but_statements_targeting_them_match() {
     .await;
     let verb = urlencode(verb_iri);
     let result = ids(&query(&app, V1, &format!("verb={verb}")).await);
-    assert_eq!(result, voiding, "the voiding statement matches through its target");
+    assert_eq!(
+        result, voiding,
+        "the voiding statement matches through its target"
+    );
 }
 
 #[tokio::test]
@@ -121,7 +138,10 @@ async fn invalid_query_parameters_are_400() {
         ("ascending=yes", "ascending must be true/false"),
         ("format=full", "format must be exact/ids/canonical"),
         ("LIMIT=1", "parameter names are case-sensitive"),
-        ("statementId=9e13cefd-53d3-4eac-b5ed-2cf6693903bb&verb=http%3A%2F%2Fx.org%2Fv", "single-statement parameter with a filter"),
+        (
+            "statementId=9e13cefd-53d3-4eac-b5ed-2cf6693903bb&verb=http%3A%2F%2Fx.org%2Fv",
+            "single-statement parameter with a filter",
+        ),
     ] {
         let r = app
             .request(Method::GET, &format!("/xapi/statements?{q}"), V2)
@@ -129,7 +149,9 @@ async fn invalid_query_parameters_are_400() {
             .await
             .unwrap();
         assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{why}: {q}");
-        assert!(r.headers().contains_key("x-experience-api-consistent-through"));
+        assert!(r
+            .headers()
+            .contains_key("x-experience-api-consistent-through"));
         let body: Value = r.json().await.unwrap();
         assert!(body["message"].as_str().unwrap().len() > 5, "{why}");
     }
@@ -142,15 +164,29 @@ async fn formats_ids_and_canonical() {
     s["verb"]["display"] = json!({"en-US": "attempted", "fr-FR": "a tenté"});
     let id = post(&app, &s).await;
     let r = app
-        .request(Method::GET, &format!("/xapi/statements?statementId={}&format=ids", id[0]), V1)
+        .request(
+            Method::GET,
+            &format!("/xapi/statements?statementId={}&format=ids", id[0]),
+            V1,
+        )
         .send()
         .await
         .unwrap();
     let body: Value = r.json().await.unwrap();
-    assert_eq!(body["actor"], json!({"objectType": "Agent", "mbox": "mailto:ann@example.com"}));
-    assert_eq!(body["verb"], json!({"id": "http://adlnet.gov/expapi/verbs/attempted"}));
+    assert_eq!(
+        body["actor"],
+        json!({"objectType": "Agent", "mbox": "mailto:ann@example.com"})
+    );
+    assert_eq!(
+        body["verb"],
+        json!({"id": "http://adlnet.gov/expapi/verbs/attempted"})
+    );
     let r = app
-        .request(Method::GET, &format!("/xapi/statements?statementId={}&format=canonical", id[0]), V1)
+        .request(
+            Method::GET,
+            &format!("/xapi/statements?statementId={}&format=canonical", id[0]),
+            V1,
+        )
         .header("Accept-Language", "fr-FR")
         .send()
         .await

@@ -69,7 +69,9 @@ impl TestDb {
     pub async fn create() -> TestDb {
         let admin = admin_url();
         let name = format!("cairn_test_{}", uuid::Uuid::new_v4().simple());
-        let mut conn = PgConnection::connect(admin).await.expect("connect admin db");
+        let mut conn = PgConnection::connect(admin)
+            .await
+            .expect("connect admin db");
         sqlx::query(&format!("CREATE DATABASE {name}"))
             .execute(&mut conn)
             .await
@@ -146,9 +148,15 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let app = Application::build(&settings, pool.clone()).expect("build app");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
-    let issued = issue_credential(&pool, store::DEFAULT_STORE, "test", &[Scope::All], "http://cairn.test")
-        .await
-        .expect("credential");
+    let issued = issue_credential(
+        &pool,
+        store::DEFAULT_STORE,
+        "test",
+        &[Scope::All],
+        "http://cairn.test",
+    )
+    .await
+    .expect("credential");
     TestApp {
         address,
         client: reqwest::Client::new(),
@@ -181,25 +189,39 @@ impl TestApp {
     }
 
     pub async fn put_statement(&self, version: &str, id: &str, body: &Value) -> Response {
-        self.request(Method::PUT, &format!("/xapi/statements?statementId={id}"), version)
-            .json(body)
-            .send()
-            .await
-            .unwrap()
+        self.request(
+            Method::PUT,
+            &format!("/xapi/statements?statementId={id}"),
+            version,
+        )
+        .json(body)
+        .send()
+        .await
+        .unwrap()
     }
 
     pub async fn get_statement(&self, version: &str, id: &str) -> Response {
-        self.request(Method::GET, &format!("/xapi/statements?statementId={id}"), version)
-            .send()
-            .await
-            .unwrap()
+        self.request(
+            Method::GET,
+            &format!("/xapi/statements?statementId={id}"),
+            version,
+        )
+        .send()
+        .await
+        .unwrap()
     }
 
     /// A new credential with these scopes: (key, secret).
     pub async fn credential(&self, scopes: &[Scope]) -> (String, String) {
-        let c = issue_credential(&self.pool, store::DEFAULT_STORE, "scoped", scopes, "http://cairn.test")
-            .await
-            .unwrap();
+        let c = issue_credential(
+            &self.pool,
+            store::DEFAULT_STORE,
+            "scoped",
+            scopes,
+            "http://cairn.test",
+        )
+        .await
+        .unwrap();
         (c.api_key, c.secret)
     }
 
