@@ -49,10 +49,10 @@ pub async fn negotiate(
         return Ok(response.map_into_right_body());
     }
     req.extensions_mut().insert(served);
-    // Communication §2.1.3: every statements GET, errors included, says how consistent it is.
-    let statements_read = matches!(*req.method(), Method::GET | Method::HEAD)
-        && req.path().trim_end_matches('/') == "/xapi/statements";
-    let consistent = statements_read
+    // Communication §2.1.3.s2.b5: every Statement Resource response, errors included, says
+    // how consistent the store is.
+    let statements_resource = req.path().trim_end_matches('/') == "/xapi/statements";
+    let consistent = statements_resource
         .then(|| {
             req.app_data::<web::Data<AppState>>()
                 .map(|s| s.writes.consistent_through())

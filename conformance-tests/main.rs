@@ -1,0 +1,10 @@
+//! Cairn's own conformance tests, written from the xAPI specification and keyed by
+//! requirement: the section and, where one exists, the XAPI-xxxxx id. Each test talks HTTP
+//! to a fresh Cairn on a fresh database, for both 1.0.3 and 2.0.0 version headers.
+
+#[path = "../tests/helpers/mod.rs"]
+mod helpers;
+
+mod communication;
+mod data_lifecycle;
+mod data_statement;
