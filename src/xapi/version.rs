@@ -55,12 +55,13 @@ impl XapiVersion {
     /// Whether a statement's own `version` property is acceptable under this request version.
     /// 1.0.3 Data §2.4.10.s3: accept every `1.0.x`, reject anything else; 2.0 adds `2.0.x`.
     pub fn accepts_statement_version(self, version: &str) -> bool {
-        // Unlike the header, a bare `1.0` does not start with `1.0.` (§2.4.10.s3.b2).
+        // §2.4.10.s2.b1: formatted as the version header, so a bare `1.0` counts as `1.0.0`.
         let is_patch_of = |prefix: &str| {
-            version
-                .strip_prefix(prefix)
-                .and_then(|r| r.strip_prefix('.'))
-                .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+            version == prefix
+                || version
+                    .strip_prefix(prefix)
+                    .and_then(|r| r.strip_prefix('.'))
+                    .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
         };
         match self {
             XapiVersion::V1_0_3 => is_patch_of("1.0"),
@@ -108,7 +109,7 @@ mod tests {
         assert!(XapiVersion::V1_0_3.accepts_statement_version("1.0.3"));
         assert!(!XapiVersion::V1_0_3.accepts_statement_version("2.0.0"));
         assert!(!XapiVersion::V1_0_3.accepts_statement_version("1.1.0"));
-        assert!(!XapiVersion::V1_0_3.accepts_statement_version("1.0"));
+        assert!(XapiVersion::V1_0_3.accepts_statement_version("1.0"));
         assert!(XapiVersion::V2_0_0.accepts_statement_version("2.0.0"));
         assert!(XapiVersion::V2_0_0.accepts_statement_version("1.0.3"));
         assert!(!XapiVersion::V2_0_0.accepts_statement_version("0.95"));
