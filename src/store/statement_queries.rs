@@ -132,14 +132,7 @@ fn push_filters(sql: &mut QueryBuilder<'_, Postgres>, a: &str, store_id: i64, q:
         } else {
             AGENT_USAGES
         };
-        sql.push(format!(
-            " AND EXISTS (SELECT 1 FROM statement_agents sa
-                          WHERE sa.store_id = {a}.store_id AND sa.seq = {a}.seq AND sa.ifi = "
-        ))
-        .push_bind(ifi.clone())
-        .push(" AND sa.usage = ANY(")
-        .push_bind(usages)
-        .push("))");
+        push_link_filter(sql, a, "statement_agents", "ifi", ifi, usages);
     }
     if let Some(iri) = &q.activity {
         let usages = if q.related_activities {
@@ -147,15 +140,28 @@ fn push_filters(sql: &mut QueryBuilder<'_, Postgres>, a: &str, store_id: i64, q:
         } else {
             ACTIVITY_USAGES
         };
-        sql.push(format!(
-            " AND EXISTS (SELECT 1 FROM statement_activities sx
-                          WHERE sx.store_id = {a}.store_id AND sx.seq = {a}.seq AND sx.activity_iri = "
-        ))
-        .push_bind(iri.clone())
-        .push(" AND sx.usage = ANY(")
-        .push_bind(usages)
-        .push("))");
+        push_link_filter(sql, a, "statement_activities", "activity_iri", iri, usages);
     }
+}
+
+/// `a` has a row in link `table` whose `column` is `value` with one of `usages`.
+/// `table` and `column` are fixed identifiers from this module, never request input.
+fn push_link_filter(
+    sql: &mut QueryBuilder<'_, Postgres>,
+    a: &str,
+    table: &str,
+    column: &str,
+    value: &str,
+    usages: &'static [&'static str],
+) {
+    sql.push(format!(
+        " AND EXISTS (SELECT 1 FROM {table} l
+                      WHERE l.store_id = {a}.store_id AND l.seq = {a}.seq AND l.{column} = "
+    ))
+    .push_bind(value.to_string())
+    .push(" AND l.usage = ANY(")
+    .push_bind(usages)
+    .push("))");
 }
 
 /// Visibility, time range, cursor, order and limit of the returned statement aliased `a`.
