@@ -137,8 +137,3 @@ impl Drop for WriteGuard<'_> {
 pub fn http_date(t: DateTime<Utc>) -> String {
     t.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
 }
-
-/// A JSON 200 response.
-pub fn json_ok(body: &impl serde::Serialize) -> HttpResponse {
-    HttpResponse::Ok().json(body)
-}
