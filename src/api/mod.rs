@@ -3,6 +3,7 @@
 
 pub mod about;
 pub mod error;
+pub mod multipart;
 pub mod params;
 pub mod statements;
 pub mod version;

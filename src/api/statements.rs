@@ -6,15 +6,18 @@ use actix_web::{web, HttpRequest, HttpResponse, Resource};
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::multipart;
 use super::params::Params;
 use super::{authorize, http_date, read_body, version, ApiError, AppState};
 use crate::auth::{scopes::read_reach, Access, Principal, ReadReach};
 use crate::store::statement_queries::{self, StatementQuery};
+use crate::store::attachments as store_attachments;
 use crate::store::statements::{self as store, InsertError};
 use crate::xapi::format::{accept_language, Format};
 use crate::xapi::prepare::{prepare, Assigned, Prepared};
 use crate::xapi::primitives::{is_iri, parse_timestamp, parse_uuid};
-use crate::xapi::{ifi, validate, XapiVersion};
+use crate::xapi::attachments::{self, Content, ReceivedPart};
+use crate::xapi::{ifi, signature, validate, XapiVersion};
 
 pub fn resource() -> Resource {
     web::resource("/statements")
@@ -43,7 +46,7 @@ async fn put(
         .ok_or_else(|| ApiError::bad_request("PUT requires the statementId parameter"))?;
     let id = parse_uuid(id)
         .ok_or_else(|| ApiError::bad_request(format!("statementId `{id}` is not a UUID")))?;
-    let body = json_body(&req, payload, &state).await?;
+    let (body, parts) = statements_body(&req, payload, &state).await?;
     let Value::Object(_) = &body else {
         return Err(ApiError::bad_request(
             "PUT takes a single statement (a JSON object)",
@@ -59,7 +62,7 @@ async fn put(
     }
     let mut statement = body;
     statement["id"] = Value::String(id.to_string());
-    store_batch(&req, &state, &principal, vec![statement]).await?;
+    store_batch(&req, &state, &principal, vec![statement], parts).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -72,7 +75,8 @@ async fn post(
 ) -> Result<HttpResponse, ApiError> {
     let principal = authorize(&req, &state, Access::WriteStatements).await?;
     Params::parse(req.query_string(), &[])?;
-    let statements = match json_body(&req, payload, &state).await? {
+    let (body, parts) = statements_body(&req, payload, &state).await?;
+    let statements = match body {
         Value::Array(list) => list,
         single @ Value::Object(_) => vec![single],
         _ => {
@@ -81,35 +85,60 @@ async fn post(
             ))
         }
     };
-    let ids = store_batch(&req, &state, &principal, statements).await?;
+    let ids = store_batch(&req, &state, &principal, statements, parts).await?;
     Ok(HttpResponse::Ok().json(ids.iter().map(Uuid::to_string).collect::<Vec<_>>()))
 }
 
-/// Reads a JSON body (Communication §2.1: statements are sent as `application/json`).
-async fn json_body(
+/// Reads the statements of a PUT or POST: a JSON body, or a `multipart/mixed` body whose first
+/// part is the JSON and whose further parts are attachment content (Communication §1.5).
+async fn statements_body(
     req: &HttpRequest,
     payload: web::Payload,
     state: &AppState,
-) -> Result<Value, ApiError> {
+) -> Result<(Value, Vec<ReceivedPart>), ApiError> {
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    if essence != "application/json" {
-        return Err(ApiError::bad_request(format!(
-            "Content-Type must be application/json, got `{content_type}`"
-        )));
-    }
-    let bytes = read_body(req, payload, state.max_body_bytes).await?;
-    serde_json::from_slice(&bytes)
-        .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))
+    let (json, parts) = match multipart::essence(content_type).as_str() {
+        "application/json" => (read_body(req, payload, state.max_body_bytes).await?, vec![]),
+        "multipart/mixed" => {
+            let boundary = multipart::boundary(content_type).ok_or_else(|| {
+                ApiError::bad_request("a multipart/mixed Content-Type needs a boundary parameter")
+            })?;
+            let body = read_body(req, payload, state.max_body_bytes).await?;
+            let mut parts = multipart::parse(&body, &boundary)
+                .map_err(|e| ApiError::bad_request(format!("malformed multipart body: {e}")))?
+                .into_iter();
+            // Communication §1.5.2.s2.b2.b1: the first part holds the statements, as JSON.
+            let first = parts
+                .next()
+                .ok_or_else(|| ApiError::bad_request("the multipart body has no parts"))?;
+            if first.content_type_essence().as_deref() != Some("application/json") {
+                return Err(ApiError::bad_request(
+                    "the first part of a multipart/mixed request must be the statements, with \
+                     Content-Type application/json",
+                ));
+            }
+            let rest = parts
+                .map(|p| ReceivedPart {
+                    hash: p.header("x-experience-api-hash").map(str::to_string),
+                    transfer_encoding: p.header("content-transfer-encoding").map(str::to_string),
+                    body: p.body,
+                })
+                .collect();
+            (first.body, rest)
+        }
+        _ => {
+            return Err(ApiError::bad_request(format!(
+                "Content-Type must be application/json or multipart/mixed, got `{content_type}`"
+            )))
+        }
+    };
+    let value = serde_json::from_slice(&json)
+        .map_err(|e| ApiError::bad_request(format!("the statements are not valid JSON: {e}")))?;
+    Ok((value, parts))
 }
 
 /// Validates, prepares and stores a batch atomically; returns the ids in request order.
@@ -118,6 +147,7 @@ async fn store_batch(
     state: &AppState,
     principal: &Principal,
     statements: Vec<Value>,
+    parts: Vec<ReceivedPart>,
 ) -> Result<Vec<Uuid>, ApiError> {
     let version = version::of(req);
     let guard = state.writes.begin();
@@ -128,7 +158,7 @@ async fn store_batch(
     };
     let batched = statements.len() > 1;
     // Large batches are CPU work (schema + rules); keep it off the async executor.
-    let prepared = if statements.len() > 50 {
+    let (prepared, contents) = if statements.len() > 50 {
         let authority = principal.authority.clone();
         let stored = guard.stored;
         web::block(move || {
@@ -137,21 +167,21 @@ async fn store_batch(
                 authority: &authority,
                 version,
             };
-            validate_and_prepare(statements, &assigned, version, batched)
+            check_and_prepare(statements, parts, &assigned, version, batched)
         })
         .await
         .map_err(|e| ApiError::Internal(e.into()))??
     } else {
-        validate_and_prepare(statements, &assigned, version, batched)?
+        check_and_prepare(statements, parts, &assigned, version, batched)?
     };
     reject_repeated_ids(&prepared)?;
-    check_attachments_present(&prepared)?;
     let ids: Vec<Uuid> = prepared.iter().map(|p| p.id).collect();
     match store::insert_batch(
         &state.pool,
         principal.store_id,
         principal.credential_id,
         &prepared,
+        &contents,
     )
     .await
     {
@@ -163,21 +193,37 @@ async fn store_batch(
     }
 }
 
-fn validate_and_prepare(
+/// Validates every statement, matches the attachment parts to their declarations, checks
+/// signatures, then assigns the LRS properties. Returns the prepared statements and the
+/// attachment content to store.
+fn check_and_prepare(
     statements: Vec<Value>,
+    parts: Vec<ReceivedPart>,
     assigned: &Assigned<'_>,
     version: XapiVersion,
     batched: bool,
-) -> Result<Vec<Prepared>, ApiError> {
-    statements
+) -> Result<(Vec<Prepared>, Vec<Content>), ApiError> {
+    let in_batch = |i: usize, message: String| {
+        if batched {
+            format!("statement {i} of the batch: {message}")
+        } else {
+            message
+        }
+    };
+    for (i, s) in statements.iter().enumerate() {
+        validate::statement(s, version).map_err(|v| if batched { v.in_batch(i) } else { v })?;
+    }
+    let contents = attachments::match_parts(&statements, parts).map_err(ApiError::bad_request)?;
+    for (i, s) in statements.iter().enumerate() {
+        // Data §2.6.s5.b1: a malformed signature is a 400.
+        signature::check(s, &contents)
+            .map_err(|e| ApiError::bad_request(in_batch(i, format!("invalid signature: {e}"))))?;
+    }
+    let prepared = statements
         .into_iter()
-        .enumerate()
-        .map(|(i, s)| {
-            validate::statement(&s, version)
-                .map_err(|v| if batched { v.in_batch(i) } else { v })?;
-            Ok(prepare(s, assigned))
-        })
-        .collect()
+        .map(|s| prepare(s, assigned))
+        .collect();
+    Ok((prepared, contents))
 }
 
 /// Communication §2.1.2.s2.b6 (2.0: a requirement): a batch that uses an id more than once is
@@ -191,26 +237,6 @@ fn reject_repeated_ids(batch: &[Prepared]) -> Result<(), ApiError> {
         ))),
         None => Ok(()),
     }
-}
-
-/// Data §2.4.11: an attachment without `fileUrl` must travel in a multipart/mixed request;
-/// a plain JSON request cannot carry its content.
-fn check_attachments_present(batch: &[Prepared]) -> Result<(), ApiError> {
-    for p in batch {
-        let list = p.statement.get("attachments").and_then(Value::as_array);
-        if list
-            .into_iter()
-            .flatten()
-            .any(|a| a.get("fileUrl").is_none())
-        {
-            return Err(ApiError::bad_request(format!(
-                "statement {} declares an attachment without fileUrl, whose content must be sent \
-                 as a part of a multipart/mixed request",
-                p.id
-            )));
-        }
-    }
-    Ok(())
 }
 
 /// Parameters of a single-statement GET; any other filter next to them is a 400.
@@ -289,8 +315,16 @@ async fn get(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRespons
         .next_cursor
         .map(|cursor| more_link(req.query_string(), cursor))
         .unwrap_or_default();
-    let body = serde_json::json!({ "statements": statements, "more": more });
-    Ok(respond(HttpResponse::Ok(), &body, attachments))
+    let body = serde_json::json!({ "statements": &statements, "more": more });
+    respond(
+        &state,
+        principal.store_id,
+        HttpResponse::Ok(),
+        &body,
+        &statements,
+        attachments,
+    )
+    .await
 }
 
 async fn get_one(
@@ -331,34 +365,76 @@ async fn get_one(
     apply_format(&mut statement, format, languages);
     let mut response = HttpResponse::Ok();
     response.insert_header((header::LAST_MODIFIED, http_date(found.stored)));
-    Ok(respond(response, &statement, attachments))
+    respond(
+        state,
+        principal.store_id,
+        response,
+        &statement,
+        std::slice::from_ref(&statement),
+        attachments,
+    )
+    .await
 }
 
 fn apply_format(statement: &mut Value, format: Format, languages: &[String]) {
     crate::xapi::format::apply(statement, format, languages);
 }
 
-/// JSON, or with `attachments=true` a `multipart/mixed` body whose first part is the JSON
-/// (Communication §2.1.3). Attachment content parts follow once attachments can be stored;
-/// until then every stored attachment is a `fileUrl` reference and there are none.
-fn respond(
+/// JSON, or with `attachments=true` a `multipart/mixed` body: the JSON first, then one part
+/// per distinct attachment content the statements declare (Communication §2.1.3, §1.5.2).
+async fn respond(
+    state: &AppState,
+    store_id: i64,
     mut response: actix_web::HttpResponseBuilder,
     body: &Value,
+    statements: &[Value],
     attachments: bool,
-) -> HttpResponse {
+) -> Result<HttpResponse, ApiError> {
     if !attachments {
-        return response.json(body);
+        return Ok(response.json(body));
     }
-    let boundary = format!("cairn-{}", Uuid::new_v4().simple());
-    let text = format!(
-        "--{boundary}\r\nContent-Type: application/json\r\n\r\n{body}\r\n--{boundary}--\r\n"
-    );
-    response
+    // Content types come from the first statement declaring each hash.
+    let mut declared: Vec<(String, String)> = Vec::new();
+    for attachment in statements.iter().flat_map(attachments::declared) {
+        let Some(sha2) = attachment.get("sha2").and_then(Value::as_str) else {
+            continue;
+        };
+        let sha2 = sha2.to_ascii_lowercase();
+        if !declared.iter().any(|(h, _)| *h == sha2) {
+            let content_type = attachment
+                .get("contentType")
+                .and_then(Value::as_str)
+                .unwrap_or("application/octet-stream");
+            declared.push((sha2, content_type.to_string()));
+        }
+    }
+    let hashes: Vec<String> = declared.iter().map(|(h, _)| h.clone()).collect();
+    let contents = store_attachments::fetch(&state.pool, store_id, &hashes).await?;
+    let json = body.to_string();
+    let mut parts = vec![(
+        vec![("Content-Type", "application/json".to_string())],
+        json.as_bytes(),
+    )];
+    for (sha2, content_type) in &declared {
+        // Attachments sent only by fileUrl have no content here.
+        if let Some(c) = contents.iter().find(|c| c.sha2 == *sha2) {
+            parts.push((
+                vec![
+                    ("Content-Type", content_type.clone()),
+                    ("Content-Transfer-Encoding", "binary".to_string()),
+                    ("X-Experience-API-Hash", sha2.clone()),
+                ],
+                &c.bytes[..],
+            ));
+        }
+    }
+    let (boundary, bytes) = multipart::build(&parts);
+    Ok(response
         .insert_header((
             header::CONTENT_TYPE,
             format!("multipart/mixed; boundary={boundary}"),
         ))
-        .body(text)
+        .body(bytes))
 }
 
 fn flag(params: &Params, name: &str) -> Result<bool, ApiError> {

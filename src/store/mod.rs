@@ -1,5 +1,6 @@
 //! PostgreSQL, the system of record: one module per resource, bound parameters only.
 
+pub mod attachments;
 pub mod credentials;
 pub mod statement_queries;
 pub mod statements;

@@ -7,6 +7,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 use super::StoreError;
+use crate::xapi::attachments::Content;
 use crate::xapi::equivalence::equivalent;
 use crate::xapi::prepare::Prepared;
 
@@ -25,14 +26,16 @@ impl From<sqlx::Error> for InsertError {
     }
 }
 
-/// Stores `batch` atomically. Statements whose id already exists with equivalent content are
-/// accepted without change; a differing one fails the whole batch with [`InsertError::Conflict`].
+/// Stores `batch` and the attachment content it declares atomically. Statements whose id
+/// already exists with equivalent content are accepted without change; a differing one fails
+/// the whole batch with [`InsertError::Conflict`].
 #[tracing::instrument(skip_all, fields(store_id, statements = batch.len()))]
 pub async fn insert_batch(
     pool: &PgPool,
     store_id: i64,
     credential_id: i64,
     batch: &[Prepared],
+    contents: &[Content],
 ) -> Result<(), InsertError> {
     let mut tx = pool.begin().await?;
 
@@ -51,6 +54,7 @@ pub async fn insert_batch(
         .collect();
     insert_links(&mut tx, store_id, &new).await?;
     apply_voiding(&mut tx, store_id, &new).await?;
+    super::attachments::insert(&mut tx, store_id, contents).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -40,6 +40,10 @@ fn normalise_statement(o: &mut Map<String, Value>) {
     if let Some(actor) = o.get_mut("actor") {
         normalise_actor(actor);
     }
+    // xAPI 2.0 §4.2.7: durations compare to 0.01 s; finer digits are not part of the value.
+    if let Some(Value::String(d)) = o.get_mut("result").and_then(|r| r.get_mut("duration")) {
+        *d = truncate_seconds(d);
+    }
     // §2.3.1.b3: a verb's display is not part of the statement.
     if let Some(Value::Object(verb)) = o.get_mut("verb") {
         verb.remove("display");
@@ -72,6 +76,20 @@ fn normalise_statement(o: &mut Map<String, Value>) {
             }
         }
     }
+}
+
+/// `PT1.2379S` → `PT1.23S`, `PT5S` → `PT5.00S`: the seconds to hundredths, truncated.
+fn truncate_seconds(duration: &str) -> String {
+    let Some(body) = duration.strip_suffix('S') else {
+        return duration.to_string();
+    };
+    let start = body
+        .rfind(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .map_or(0, |i| i + 1);
+    let (prefix, seconds) = body.split_at(start);
+    let (whole, fraction) = seconds.split_once('.').unwrap_or((seconds, ""));
+    let hundredths: String = fraction.chars().chain("00".chars()).take(2).collect();
+    format!("{prefix}{whole}.{hundredths}S")
 }
 
 /// §2.3.1.b2: an Activity's definition is not part of the statement.
@@ -158,6 +176,21 @@ mod tests {
         let mut changed_duration = base();
         changed_duration["result"]["duration"] = json!("PT1H");
         assert!(!equivalent(&changed_duration, &base(), true));
+    }
+
+    #[test]
+    fn durations_compare_to_hundredths() {
+        assert_eq!(truncate_seconds("P1DT12H36M0.1237S"), "P1DT12H36M0.12S");
+        assert_eq!(truncate_seconds("PT5S"), "PT5.00S");
+        assert_eq!(truncate_seconds("PT1.5S"), "PT1.50S");
+        assert_eq!(truncate_seconds("P1D"), "P1D");
+        let mut a = base();
+        a["result"]["duration"] = json!("P1DT12H36M0.1237S");
+        let mut b = base();
+        b["result"]["duration"] = json!("P1DT12H36M0.12S");
+        assert!(equivalent(&a, &b, true));
+        b["result"]["duration"] = json!("P1DT12H36M0.13S");
+        assert!(!equivalent(&a, &b, true));
     }
 
     #[test]

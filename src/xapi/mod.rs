@@ -1,12 +1,14 @@
 //! The xAPI data model and rules, pure (no I/O): version negotiation, validation, the
 //! LRS-assigned properties, statement equivalence, and the index rows a statement yields.
 
+pub mod attachments;
 pub mod equivalence;
 pub mod format;
 pub mod ifi;
 pub mod prepare;
 pub mod primitives;
 pub mod schema;
+pub mod signature;
 pub mod validate;
 pub mod version;
 
