@@ -87,7 +87,7 @@ fn sub_statement_with(key: &str, value: Value) -> Value {
 
 fn attachment() -> Value {
     json!({
-        "usageType": "http://adlnet.gov/expapi/attachments/signature",
+        "usageType": "http://id.tincanapi.com/attachment/certificate-of-completion",
         "display": {"en-US": "certificate"},
         "contentType": "application/pdf",
         "length": 12345,

@@ -49,6 +49,7 @@ impl Application {
                 .wrap(cors())
                 .wrap(tracing_actix_web::TracingLogger::default())
                 .wrap(middleware::from_fn(api::version::negotiate))
+                .wrap(middleware::from_fn(api::alternate::rewrite))
         })
         .listen(listener)?
         // Signals are handled by `run_until_stopped` so that shutdown is always graceful.

@@ -2,6 +2,7 @@
 //! errors — nothing else.
 
 pub mod about;
+pub mod alternate;
 pub mod error;
 pub mod multipart;
 pub mod params;
@@ -65,7 +66,7 @@ pub async fn authorize(
 /// Reads the whole body, answering 413 past the configured limit.
 pub async fn read_body(
     req: &HttpRequest,
-    mut payload: web::Payload,
+    payload: web::Payload,
     limit: usize,
 ) -> Result<web::Bytes, ApiError> {
     let declared = req
@@ -76,6 +77,14 @@ pub async fn read_body(
     if declared.is_some_and(|n| n > limit) {
         return Err(ApiError::PayloadTooLarge { limit });
     }
+    collect_body(payload, limit).await
+}
+
+/// Collects a body stream, answering 413 past `limit`.
+pub async fn collect_body<S>(mut payload: S, limit: usize) -> Result<web::Bytes, ApiError>
+where
+    S: futures_util::Stream<Item = Result<web::Bytes, actix_web::error::PayloadError>> + Unpin,
+{
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| ApiError::bad_request(format!("cannot read body: {e}")))?;

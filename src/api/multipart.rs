@@ -76,8 +76,9 @@ pub fn parse(body: &Bytes, boundary: &str) -> Result<Vec<Part>, String> {
             return Err("a boundary line must end with CRLF".into());
         }
         pos += 2;
-        let end = find(body, delimiter.as_bytes(), pos)
-            .ok_or_else(|| format!("the body does not end with the closing boundary `--{boundary}--`"))?;
+        let end = find(body, delimiter.as_bytes(), pos).ok_or_else(|| {
+            format!("the body does not end with the closing boundary `--{boundary}--`")
+        })?;
         parts.push(parse_part(body.slice(pos..end))?);
         pos = end + delimiter.len();
     }
@@ -174,7 +175,10 @@ mod tests {
         for (body, why) in [
             ("no boundary at all", "no boundary"),
             ("--b\r\nContent-Type: a/b\r\n\r\nbody", "closing"),
-            ("--b\r\nContent-Type a/b\r\n\r\nx\r\n--b--", "malformed part header"),
+            (
+                "--b\r\nContent-Type a/b\r\n\r\nx\r\n--b--",
+                "malformed part header",
+            ),
             ("--b\r\nContent-Type: a/b\r\nbody\r\n--b--", "empty line"),
         ] {
             let err = parse(&Bytes::from(body), "b").unwrap_err();

@@ -10,13 +10,13 @@ use super::multipart;
 use super::params::Params;
 use super::{authorize, http_date, read_body, version, ApiError, AppState};
 use crate::auth::{scopes::read_reach, Access, Principal, ReadReach};
-use crate::store::statement_queries::{self, StatementQuery};
 use crate::store::attachments as store_attachments;
+use crate::store::statement_queries::{self, StatementQuery};
 use crate::store::statements::{self as store, InsertError};
+use crate::xapi::attachments::{self, Content, ReceivedPart};
 use crate::xapi::format::{accept_language, Format};
 use crate::xapi::prepare::{prepare, Assigned, Prepared};
 use crate::xapi::primitives::{is_iri, parse_timestamp, parse_uuid};
-use crate::xapi::attachments::{self, Content, ReceivedPart};
 use crate::xapi::{ifi, signature, validate, XapiVersion};
 
 pub fn resource() -> Resource {

@@ -35,10 +35,9 @@ pub fn check(statement: &Value, contents: &[Content]) -> Result<(), String> {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_ascii_lowercase();
-        let jws = contents
-            .iter()
-            .find(|c| c.sha2 == sha2)
-            .ok_or("the signature's JWS must be sent as a part of the request, not only by fileUrl")?;
+        let jws = contents.iter().find(|c| c.sha2 == sha2).ok_or(
+            "the signature's JWS must be sent as a part of the request, not only by fileUrl",
+        )?;
         verify(statement, &jws.bytes)?;
     }
     Ok(())
@@ -54,7 +53,9 @@ fn verify(statement: &Value, jws: &[u8]) -> Result<(), String> {
     // accepted.
     let segments: Vec<&str> = text.split('.').collect();
     let [header_b64, payload_b64, signature_b64] = segments[..] else {
-        return Err("the signature is not a JWS in compact serialization (header.payload.signature)".into());
+        return Err(
+            "the signature is not a JWS in compact serialization (header.payload.signature)".into(),
+        );
     };
     let header: Value = decode_json(header_b64, "header")?;
     let payload: Value = decode_json(payload_b64, "payload")?;
@@ -202,14 +203,22 @@ mod tests {
     #[test]
     fn malformed_signatures_are_named() {
         let header = |alg: &str| URL_SAFE_NO_PAD.encode(format!("{{\"alg\":\"{alg}\"}}"));
-        let payload = URL_SAFE_NO_PAD.encode(
-            serde_json::to_vec(&without_signature(&appendix_d_statement())).unwrap(),
-        );
+        let payload = URL_SAFE_NO_PAD
+            .encode(serde_json::to_vec(&without_signature(&appendix_d_statement())).unwrap());
         let cases = [
             ("not a jws".to_string(), "compact serialization"),
-            (format!("{}.{payload}.c2ln", header("HS256")), "RS256, RS384 or RS512"),
-            (format!("{}.e30.c2ln", header("RS256")), "not the same statement"),
-            (format!("{}.bm90IGpzb24.c2ln", header("RS256")), "payload is not valid JSON"),
+            (
+                format!("{}.{payload}.c2ln", header("HS256")),
+                "RS256, RS384 or RS512",
+            ),
+            (
+                format!("{}.e30.c2ln", header("RS256")),
+                "not the same statement",
+            ),
+            (
+                format!("{}.bm90IGpzb24.c2ln", header("RS256")),
+                "payload is not valid JSON",
+            ),
             (format!("{}.{payload}.c2ln", header("RS256")), ""),
         ];
         for (jws, why) in cases {
