@@ -5,6 +5,8 @@
 #[path = "../tests/helpers/mod.rs"]
 mod helpers;
 
+mod alternate_syntax;
+mod attachments;
 mod communication;
 mod data_lifecycle;
 mod data_statement;
