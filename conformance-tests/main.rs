@@ -10,3 +10,4 @@ mod attachments;
 mod communication;
 mod data_lifecycle;
 mod data_statement;
+mod paging;

@@ -40,6 +40,7 @@ impl Application {
             pool,
             max_body_bytes: settings.max_body_bytes,
             writes: WriteTracker::default(),
+            horizon: Default::default(),
             default_version: settings.default_xapi_version,
         });
         let server = HttpServer::new(move || {

@@ -26,6 +26,8 @@ pub struct AppState {
     pub auth: Authenticator,
     pub max_body_bytes: usize,
     pub writes: WriteTracker,
+    /// Where ascending statement pages must stop (see `store::horizon`).
+    pub horizon: crate::store::horizon::SeqHorizon,
     /// The version stated on responses to requests without a version header.
     pub default_version: crate::xapi::XapiVersion,
 }

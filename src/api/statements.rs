@@ -182,6 +182,7 @@ async fn store_batch(
         principal.credential_id,
         &prepared,
         &contents,
+        &state.horizon,
     )
     .await
     {
@@ -305,7 +306,16 @@ async fn get(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRespons
         )
         .await;
     }
-    let query = parse_query(&params, version::of(&req), own_only)?;
+    let mut query = parse_query(&params, version::of(&req), own_only)?;
+    if query.ascending {
+        query.horizon = Some(
+            state
+                .horizon
+                .current(&state.pool)
+                .await
+                .map_err(crate::store::StoreError::from)?,
+        );
+    }
     let page = statement_queries::query(&state.pool, principal.store_id, &query).await?;
     let mut statements = page.statements;
     for s in &mut statements {
@@ -524,6 +534,7 @@ fn parse_query(
         limit,
         credential_id: own_only,
         cursor,
+        horizon: None,
     })
 }
 

@@ -2,6 +2,7 @@
 
 pub mod attachments;
 pub mod credentials;
+pub mod horizon;
 pub mod statement_queries;
 pub mod statements;
 

@@ -56,6 +56,9 @@ pub struct StatementQuery {
     pub credential_id: Option<i64>,
     /// Exclusive bound on `seq` carried by `more` links.
     pub cursor: Option<i64>,
+    /// Inclusive upper bound on `seq` for ascending pages: statements above it may still be
+    /// joined by lower ones committing late (see `store::horizon`).
+    pub horizon: Option<i64>,
 }
 
 pub struct Page {
@@ -184,6 +187,9 @@ fn push_page(
     }
     if let Some(c) = q.credential_id {
         sql.push(format!(" AND {a}.credential_id = ")).push_bind(c);
+    }
+    if let Some(h) = q.horizon {
+        sql.push(format!(" AND {a}.seq <= ")).push_bind(h);
     }
     if let Some(cursor) = q.cursor {
         sql.push(format!(

@@ -6,6 +6,7 @@ use serde_json::Value;
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
+use super::horizon::SeqHorizon;
 use super::StoreError;
 use crate::xapi::attachments::Content;
 use crate::xapi::equivalence::equivalent;
@@ -36,10 +37,16 @@ pub async fn insert_batch(
     credential_id: i64,
     batch: &[Prepared],
     contents: &[Content],
+    horizon: &SeqHorizon,
 ) -> Result<(), InsertError> {
     let mut tx = pool.begin().await?;
 
-    let inserted = insert_rows(&mut tx, store_id, credential_id, batch).await?;
+    let (inserted, _in_flight) = horizon
+        .allocate(
+            insert_rows(&mut tx, store_id, credential_id, batch),
+            |rows| rows.iter().map(|(_, seq)| *seq).collect(),
+        )
+        .await?;
     if inserted.len() < batch.len() {
         check_existing(&mut tx, store_id, batch, &inserted).await?;
     }
