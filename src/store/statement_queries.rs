@@ -91,13 +91,14 @@ pub async fn query(pool: &PgPool, store_id: i64, q: &StatementQuery) -> Result<P
         QueryBuilder::new("SELECT st.seq, st.statement FROM statements st JOIN (SELECT seq FROM (");
     // Branch 1: statements that match the filters themselves.
     sql.push("SELECT s.seq FROM statements s WHERE ");
-    push_filters(&mut sql, "s", store_id, q);
-    push_page(&mut sql, "s", store_id, q, order);
+    push_filters(&mut sql, Matching::Itself, store_id, q);
+    push_page(&mut sql, store_id, q, order);
     if q.has_filters() {
-        // Branch 2: statements whose StatementRef target matches the filters.
-        sql.push(") b1 UNION SELECT seq FROM (SELECT s.seq FROM statements s JOIN statements t ON t.store_id = s.store_id AND t.statement_id = s.statement_ref WHERE ");
-        push_filters(&mut sql, "t", store_id, q);
-        push_page(&mut sql, "s", store_id, q, order);
+        // Branch 2: statements whose StatementRef target matches the filters, through the
+        // target's properties copied onto them (migration 20261121160000).
+        sql.push(") b1 UNION SELECT seq FROM (SELECT s.seq FROM statements s WHERE ");
+        push_filters(&mut sql, Matching::Target, store_id, q);
+        push_page(&mut sql, store_id, q, order);
     }
     sql.push(") b2) m ON st.store_id = ")
         .push_bind(store_id)
@@ -119,15 +120,45 @@ pub async fn query(pool: &PgPool, store_id: i64, q: &StatementQuery) -> Result<P
     })
 }
 
-/// The filter conditions on the statement aliased `a`.
-fn push_filters(sql: &mut QueryBuilder<'_, Postgres>, a: &str, store_id: i64, q: &StatementQuery) {
-    sql.push(format!("{a}.store_id = ")).push_bind(store_id);
+/// Whether the filters apply to the statement itself or to its StatementRef target.
+#[derive(Clone, Copy)]
+enum Matching {
+    Itself,
+    Target,
+}
+
+impl Matching {
+    fn column(self, own: &'static str, target: &'static str) -> &'static str {
+        match self {
+            Matching::Itself => own,
+            Matching::Target => target,
+        }
+    }
+
+    fn usages(self, usages: &[&str]) -> Vec<String> {
+        let prefix = self.column("", "target_");
+        usages.iter().map(|u| format!("{prefix}{u}")).collect()
+    }
+}
+
+/// The filter conditions on the statement aliased `s`.
+fn push_filters(
+    sql: &mut QueryBuilder<'_, Postgres>,
+    m: Matching,
+    store_id: i64,
+    q: &StatementQuery,
+) {
+    sql.push("s.store_id = ").push_bind(store_id);
     if let Some(verb) = &q.verb {
-        sql.push(format!(" AND {a}.verb_iri = "))
+        sql.push(format!(" AND s.{} = ", m.column("verb_iri", "target_verb")))
             .push_bind(verb.clone());
     }
     if let Some(r) = q.registration {
-        sql.push(format!(" AND {a}.registration = ")).push_bind(r);
+        sql.push(format!(
+            " AND s.{} = ",
+            m.column("registration", "target_registration")
+        ))
+        .push_bind(r);
     }
     if let Some(ifi) = &q.agent_ifi {
         let usages = if q.related_agents {
@@ -135,7 +166,7 @@ fn push_filters(sql: &mut QueryBuilder<'_, Postgres>, a: &str, store_id: i64, q:
         } else {
             AGENT_USAGES
         };
-        push_link_filter(sql, a, "statement_agents", "ifi", ifi, usages);
+        push_link_filter(sql, "statement_agents", "ifi", ifi, m.usages(usages));
     }
     if let Some(iri) = &q.activity {
         let usages = if q.related_activities {
@@ -143,23 +174,28 @@ fn push_filters(sql: &mut QueryBuilder<'_, Postgres>, a: &str, store_id: i64, q:
         } else {
             ACTIVITY_USAGES
         };
-        push_link_filter(sql, a, "statement_activities", "activity_iri", iri, usages);
+        push_link_filter(
+            sql,
+            "statement_activities",
+            "activity_iri",
+            iri,
+            m.usages(usages),
+        );
     }
 }
 
-/// `a` has a row in link `table` whose `column` is `value` with one of `usages`.
+/// `s` has a row in link `table` whose `column` is `value` with one of `usages`.
 /// `table` and `column` are fixed identifiers from this module, never request input.
 fn push_link_filter(
     sql: &mut QueryBuilder<'_, Postgres>,
-    a: &str,
     table: &str,
     column: &str,
     value: &str,
-    usages: &'static [&'static str],
+    usages: Vec<String>,
 ) {
     sql.push(format!(
         " AND EXISTS (SELECT 1 FROM {table} l
-                      WHERE l.store_id = {a}.store_id AND l.seq = {a}.seq AND l.{column} = "
+                      WHERE l.store_id = s.store_id AND l.seq = s.seq AND l.{column} = "
     ))
     .push_bind(value.to_string())
     .push(" AND l.usage = ANY(")
@@ -167,37 +203,30 @@ fn push_link_filter(
     .push("))");
 }
 
-/// Visibility, time range, cursor, order and limit of the returned statement aliased `a`.
-fn push_page(
-    sql: &mut QueryBuilder<'_, Postgres>,
-    a: &str,
-    store_id: i64,
-    q: &StatementQuery,
-    order: &str,
-) {
-    sql.push(format!(" AND {a}.store_id = "))
-        .push_bind(store_id);
-    sql.push(format!(" AND NOT {a}.voided"));
+/// Visibility, time range, cursor, order and limit of the returned statement aliased `s`.
+fn push_page(sql: &mut QueryBuilder<'_, Postgres>, store_id: i64, q: &StatementQuery, order: &str) {
+    sql.push(" AND s.store_id = ").push_bind(store_id);
+    sql.push(" AND NOT s.voided");
     // Communication §2.1.3: since is exclusive, until inclusive, both on `stored`.
     if let Some(t) = q.since {
-        sql.push(format!(" AND {a}.stored > ")).push_bind(t);
+        sql.push(" AND s.stored > ").push_bind(t);
     }
     if let Some(t) = q.until {
-        sql.push(format!(" AND {a}.stored <= ")).push_bind(t);
+        sql.push(" AND s.stored <= ").push_bind(t);
     }
     if let Some(c) = q.credential_id {
-        sql.push(format!(" AND {a}.credential_id = ")).push_bind(c);
+        sql.push(" AND s.credential_id = ").push_bind(c);
     }
     if let Some(h) = q.horizon {
-        sql.push(format!(" AND {a}.seq <= ")).push_bind(h);
+        sql.push(" AND s.seq <= ").push_bind(h);
     }
     if let Some(cursor) = q.cursor {
         sql.push(format!(
-            " AND {a}.seq {} ",
+            " AND s.seq {} ",
             if q.ascending { ">" } else { "<" }
         ))
         .push_bind(cursor);
     }
-    sql.push(format!(" ORDER BY {a}.seq {order} LIMIT "))
+    sql.push(format!(" ORDER BY s.seq {order} LIMIT "))
         .push_bind(q.limit + 1);
 }

@@ -60,6 +60,7 @@ pub async fn insert_batch(
         })
         .collect();
     insert_links(&mut tx, store_id, &new).await?;
+    link_targets(&mut tx, store_id, &new).await?;
     apply_voiding(&mut tx, store_id, &new).await?;
     super::attachments::insert(&mut tx, store_id, contents).await?;
     tx.commit().await?;
@@ -182,6 +183,73 @@ async fn insert_links(
         .bind(&seqs)
         .bind(&usages)
         .bind(&iris)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Communication §2.1.4: a statement referring to another (StatementRef object) matches the
+/// filters its target matches. The referring statement gets its target's verb, registration,
+/// agents and activities (usage `target_*`) — when it is stored after its target, and when
+/// its target arrives later.
+async fn link_targets(
+    tx: &mut Transaction<'_, Postgres>,
+    store_id: i64,
+    new: &[(&Prepared, i64)],
+) -> Result<(), sqlx::Error> {
+    let referring: Vec<i64> = new
+        .iter()
+        .filter(|(p, _)| p.statement_ref.is_some())
+        .map(|(_, seq)| *seq)
+        .collect();
+    let ids: Vec<Uuid> = new.iter().map(|(p, _)| p.id).collect();
+    // Referring statements whose target is stored: the new referrers, and older referrers of
+    // new statements. A pair stored in one batch is selected once.
+    let pairs: Vec<(i64, i64, String, Option<Uuid>)> = sqlx::query_as(
+        "SELECT r.seq, t.seq, t.verb_iri, t.registration
+         FROM statements r
+         JOIN statements t ON t.store_id = r.store_id AND t.statement_id = r.statement_ref
+         WHERE r.store_id = $1 AND (r.seq = ANY($2) OR r.statement_ref = ANY($3))",
+    )
+    .bind(store_id)
+    .bind(&referring)
+    .bind(&ids)
+    .fetch_all(&mut **tx)
+    .await?;
+    if pairs.is_empty() {
+        return Ok(());
+    }
+    let r_seqs: Vec<i64> = pairs.iter().map(|p| p.0).collect();
+    let t_seqs: Vec<i64> = pairs.iter().map(|p| p.1).collect();
+    let verbs: Vec<&str> = pairs.iter().map(|p| p.2.as_str()).collect();
+    let registrations: Vec<Option<Uuid>> = pairs.iter().map(|p| p.3).collect();
+    sqlx::query(
+        "UPDATE statements r SET target_verb = p.verb, target_registration = p.registration
+         FROM UNNEST($2::bigint[], $3::text[], $4::uuid[]) AS p(seq, verb, registration)
+         WHERE r.store_id = $1 AND r.seq = p.seq",
+    )
+    .bind(store_id)
+    .bind(&r_seqs)
+    .bind(&verbs)
+    .bind(&registrations)
+    .execute(&mut **tx)
+    .await?;
+    // Table and column names are fixed identifiers from this list, never request input.
+    for (table, column) in [
+        ("statement_agents", "ifi"),
+        ("statement_activities", "activity_iri"),
+    ] {
+        sqlx::query(&format!(
+            "INSERT INTO {table} (store_id, seq, usage, {column})
+             SELECT $1, p.r_seq, 'target_' || l.usage, l.{column}
+             FROM UNNEST($2::bigint[], $3::bigint[]) AS p(r_seq, t_seq)
+             JOIN {table} l ON l.store_id = $1 AND l.seq = p.t_seq
+             WHERE l.usage NOT LIKE 'target\\_%'"
+        ))
+        .bind(store_id)
+        .bind(&r_seqs)
+        .bind(&t_seqs)
         .execute(&mut **tx)
         .await?;
     }

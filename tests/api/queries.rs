@@ -105,6 +105,75 @@ async fn more_pages_through_without_gaps_or_duplicates_while_writes_continue() {
     assert_eq!(seen, expected);
 }
 
+/// Communication §2.1.4: a statement referring to another matches the filters its target
+/// matches — also when the target is stored after the statement that refers to it, and for
+/// every kind of filter.
+#[tokio::test]
+async fn statement_refs_match_through_targets_stored_before_or_after() {
+    let app = spawn_app().await;
+    let registration = uuid::Uuid::new_v4().to_string();
+    let late_id = uuid::Uuid::new_v4().to_string();
+    let refer = |id: &str| {
+        json!({"actor": {"mbox": "mailto:commenter@example.com"},
+               "verb": {"id": "http://adlnet.gov/expapi/verbs/commented"},
+               "object": {"objectType": "StatementRef", "id": id}})
+    };
+    let mut target = statement_with("verb", json!({"id": "http://example.com/verbs/rare"}));
+    target["actor"] = json!({"mbox": "mailto:rare@example.com"});
+    target["object"] = json!({"id": "http://example.com/activities/rare"});
+    target["context"] = json!({"registration": registration,
+        "contextActivities": {"parent": [{"id": "http://example.com/activities/course"}]}});
+    // Referrer first, then its target.
+    let early_referrer = post(&app, &refer(&late_id)).await;
+    let mut late_target = target.clone();
+    late_target["id"] = json!(late_id);
+    post(&app, &late_target).await;
+    // Target first, then its referrer.
+    let early_target = post(&app, &target).await;
+    let late_referrer = post(&app, &refer(&early_target[0])).await;
+
+    let mut expected = vec![
+        late_referrer[0].clone(),
+        early_target[0].clone(),
+        late_id.clone(),
+        early_referrer[0].clone(),
+    ];
+    expected.dedup();
+    for filter in [
+        format!("verb={}", urlencode("http://example.com/verbs/rare")),
+        format!(
+            "agent={}",
+            urlencode(r#"{"mbox":"mailto:rare@example.com"}"#)
+        ),
+        format!(
+            "activity={}",
+            urlencode("http://example.com/activities/rare")
+        ),
+        format!(
+            "activity={}&related_activities=true",
+            urlencode("http://example.com/activities/course")
+        ),
+        format!("registration={registration}"),
+    ] {
+        let got = ids(&query(&app, V2, &filter).await);
+        assert_eq!(got, expected, "{filter}");
+    }
+    // The referrers' own properties do not match through the targets.
+    let commented = ids(&query(
+        &app,
+        V2,
+        &format!(
+            "verb={}",
+            urlencode("http://adlnet.gov/expapi/verbs/commented")
+        ),
+    )
+    .await);
+    assert_eq!(
+        commented,
+        vec![late_referrer[0].clone(), early_referrer[0].clone()]
+    );
+}
+
 #[tokio::test]
 async fn voided_statements_are_hidden_but_statements_targeting_them_match() {
     let app = spawn_app().await;
