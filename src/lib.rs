@@ -16,7 +16,7 @@ use actix_web::dev::Server;
 use actix_web::{middleware, web, App, HttpServer};
 use sqlx::PgPool;
 
-use crate::api::{AppState, WriteTracker};
+use crate::api::AppState;
 use crate::auth::Authenticator;
 use crate::config::Settings;
 
@@ -39,8 +39,7 @@ impl Application {
             ),
             pool,
             max_body_bytes: settings.max_body_bytes,
-            writes: WriteTracker::default(),
-            horizon: Default::default(),
+            order: Default::default(),
             default_version: settings.default_xapi_version,
         });
         let server = HttpServer::new(move || {

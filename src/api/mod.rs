@@ -9,9 +9,6 @@ pub mod params;
 pub mod statements;
 pub mod version;
 
-use std::collections::BTreeMap;
-use std::sync::Mutex;
-
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
@@ -25,9 +22,9 @@ pub struct AppState {
     pub pool: PgPool,
     pub auth: Authenticator,
     pub max_body_bytes: usize,
-    pub writes: WriteTracker,
-    /// Where ascending statement pages must stop (see `store::horizon`).
-    pub horizon: crate::store::horizon::SeqHorizon,
+    /// The order of statement writes: `stored`/`seq` assignment and the bounds queries
+    /// rely on (see `store::write_order`).
+    pub order: crate::store::write_order::WriteOrder,
     /// The version stated on responses to requests without a version header.
     pub default_version: crate::xapi::XapiVersion,
 }
@@ -96,53 +93,6 @@ where
         body.extend_from_slice(&chunk);
     }
     Ok(body.freeze())
-}
-
-/// Tracks in-flight statement writes so that `X-Experience-API-Consistent-Through` never names
-/// a time before which a statement could still appear (Communication §2.1.3).
-#[derive(Default)]
-pub struct WriteTracker {
-    inner: Mutex<(u64, BTreeMap<u64, DateTime<Utc>>)>,
-}
-
-/// Removes its write from the tracker when dropped (committed, failed or cancelled).
-pub struct WriteGuard<'a> {
-    tracker: &'a WriteTracker,
-    id: u64,
-    pub stored: DateTime<Utc>,
-}
-
-impl WriteTracker {
-    /// Starts a write; its `stored` time is taken under the same lock readers use.
-    pub fn begin(&self) -> WriteGuard<'_> {
-        let mut inner = self.inner.lock().expect("write tracker lock");
-        let stored = Utc::now();
-        inner.0 += 1;
-        let id = inner.0;
-        inner.1.insert(id, stored);
-        WriteGuard {
-            tracker: self,
-            id,
-            stored,
-        }
-    }
-
-    /// Every statement stored before this instant is visible to queries.
-    pub fn consistent_through(&self) -> DateTime<Utc> {
-        let inner = self.inner.lock().expect("write tracker lock");
-        let now = Utc::now();
-        match inner.1.values().min() {
-            Some(oldest) => (*oldest - chrono::Duration::microseconds(1)).min(now),
-            None => now,
-        }
-    }
-}
-
-impl Drop for WriteGuard<'_> {
-    fn drop(&mut self) {
-        let mut inner = self.tracker.inner.lock().expect("write tracker lock");
-        inner.1.remove(&self.id);
-    }
 }
 
 /// An HTTP-date (RFC 7231 §7.1.1.1) for `Last-Modified`.

@@ -15,7 +15,7 @@ use crate::store::statement_queries::{self, StatementQuery};
 use crate::store::statements::{self as store, InsertError};
 use crate::xapi::attachments::{self, Content, ReceivedPart};
 use crate::xapi::format::{accept_language, Format};
-use crate::xapi::prepare::{prepare, Assigned, Prepared};
+use crate::xapi::prepare::{prepare, Assigned};
 use crate::xapi::primitives::{is_iri, parse_timestamp, parse_uuid};
 use crate::xapi::{ifi, signature, validate, XapiVersion};
 
@@ -150,43 +150,38 @@ async fn store_batch(
     parts: Vec<ReceivedPart>,
 ) -> Result<Vec<Uuid>, ApiError> {
     let version = version::of(req);
-    let guard = state.writes.begin();
-    let assigned = Assigned {
-        stored: guard.stored,
-        authority: &principal.authority,
-        version,
-    };
     let batched = statements.len() > 1;
     // Large batches are CPU work (schema + rules); keep it off the async executor.
-    let (prepared, contents) = if statements.len() > 50 {
-        let authority = principal.authority.clone();
-        let stored = guard.stored;
-        web::block(move || {
-            let assigned = Assigned {
-                stored,
-                authority: &authority,
-                version,
-            };
-            check_and_prepare(statements, parts, &assigned, version, batched)
-        })
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))??
+    let (statements, contents) = if statements.len() > 50 {
+        web::block(move || check(statements, parts, version, batched))
+            .await
+            .map_err(|e| ApiError::Internal(e.into()))??
     } else {
-        check_and_prepare(statements, parts, &assigned, version, batched)?
+        check(statements, parts, version, batched)?
     };
-    reject_repeated_ids(&prepared)?;
-    let ids: Vec<Uuid> = prepared.iter().map(|p| p.id).collect();
-    match store::insert_batch(
+    reject_repeated_ids(&statements)?;
+    let authority = &principal.authority;
+    let result = store::insert_batch(
         &state.pool,
         principal.store_id,
         principal.credential_id,
-        &prepared,
         &contents,
-        &state.horizon,
+        &state.order,
+        |stored| {
+            let assigned = Assigned {
+                stored,
+                authority,
+                version,
+            };
+            statements
+                .into_iter()
+                .map(|s| prepare(s, &assigned))
+                .collect()
+        },
     )
-    .await
-    {
-        Ok(()) => Ok(ids),
+    .await;
+    match result {
+        Ok(ids) => Ok(ids),
         Err(InsertError::Conflict(id)) => Err(ApiError::Conflict(format!(
             "statement {id} already exists with different content; statements are immutable"
         ))),
@@ -194,16 +189,14 @@ async fn store_batch(
     }
 }
 
-/// Validates every statement, matches the attachment parts to their declarations, checks
-/// signatures, then assigns the LRS properties. Returns the prepared statements and the
-/// attachment content to store.
-fn check_and_prepare(
+/// Validates every statement, matches the attachment parts to their declarations and checks
+/// signatures. Returns the statements and the attachment content to store.
+fn check(
     statements: Vec<Value>,
     parts: Vec<ReceivedPart>,
-    assigned: &Assigned<'_>,
     version: XapiVersion,
     batched: bool,
-) -> Result<(Vec<Prepared>, Vec<Content>), ApiError> {
+) -> Result<(Vec<Value>, Vec<Content>), ApiError> {
     let in_batch = |i: usize, message: String| {
         if batched {
             format!("statement {i} of the batch: {message}")
@@ -220,24 +213,24 @@ fn check_and_prepare(
         signature::check(s, &contents)
             .map_err(|e| ApiError::bad_request(in_batch(i, format!("invalid signature: {e}"))))?;
     }
-    let prepared = statements
-        .into_iter()
-        .map(|s| prepare(s, assigned))
-        .collect();
-    Ok((prepared, contents))
+    Ok((statements, contents))
 }
 
 /// Communication §2.1.2.s2.b6 (2.0: a requirement): a batch that uses an id more than once is
 /// rejected.
-fn reject_repeated_ids(batch: &[Prepared]) -> Result<(), ApiError> {
+fn reject_repeated_ids(batch: &[Value]) -> Result<(), ApiError> {
     let mut seen = std::collections::HashSet::with_capacity(batch.len());
-    match batch.iter().find(|p| !seen.insert(p.id)) {
-        Some(p) => Err(ApiError::bad_request(format!(
-            "the batch uses statement id {} more than once",
-            p.id
-        ))),
-        None => Ok(()),
+    let ids = batch
+        .iter()
+        .filter_map(|s| s.get("id").and_then(Value::as_str).and_then(parse_uuid));
+    for id in ids {
+        if !seen.insert(id) {
+            return Err(ApiError::bad_request(format!(
+                "the batch uses statement id {id} more than once"
+            )));
+        }
     }
+    Ok(())
 }
 
 /// Parameters of a single-statement GET; any other filter next to them is a 400.
@@ -310,8 +303,8 @@ async fn get(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRespons
     if query.ascending {
         query.horizon = Some(
             state
-                .horizon
-                .current(&state.pool)
+                .order
+                .horizon(&state.pool)
                 .await
                 .map_err(crate::store::StoreError::from)?,
         );

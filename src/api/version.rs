@@ -55,7 +55,7 @@ pub async fn negotiate(
     let consistent = statements_resource
         .then(|| {
             req.app_data::<web::Data<AppState>>()
-                .map(|s| s.writes.consistent_through())
+                .map(|s| s.order.consistent_through())
         })
         .flatten();
     let mut response = next.call(req).await?;

@@ -2,9 +2,9 @@
 
 pub mod attachments;
 pub mod credentials;
-pub mod horizon;
 pub mod statement_queries;
 pub mod statements;
+pub mod write_order;
 
 use std::time::Duration;
 

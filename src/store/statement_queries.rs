@@ -203,16 +203,32 @@ fn push_link_filter(
     .push("))");
 }
 
+/// The `seq` of the last statement stored at or before `t` (0 when there is none).
+fn push_last_seq_stored_by(sql: &mut QueryBuilder<'_, Postgres>, store_id: i64, t: DateTime<Utc>) {
+    sql.push("coalesce((SELECT b.seq FROM statements b WHERE b.store_id = ")
+        .push_bind(store_id)
+        .push(" AND b.stored <= ")
+        .push_bind(t)
+        .push(" ORDER BY b.stored DESC, b.seq DESC LIMIT 1), 0)");
+}
+
 /// Visibility, time range, cursor, order and limit of the returned statement aliased `s`.
 fn push_page(sql: &mut QueryBuilder<'_, Postgres>, store_id: i64, q: &StatementQuery, order: &str) {
     sql.push(" AND s.store_id = ").push_bind(store_id);
     sql.push(" AND NOT s.voided");
-    // Communication §2.1.3: since is exclusive, until inclusive, both on `stored`.
+    // Communication §2.1.3: since is exclusive, until inclusive, both on `stored`. As
+    // `stored` increases with `seq` (store::write_order), each bound is also a `seq` bound:
+    // the last statement stored at or before it, found in the (stored, seq) index. The `seq`
+    // bounds let the page scans stop where the time range ends.
     if let Some(t) = q.since {
         sql.push(" AND s.stored > ").push_bind(t);
+        sql.push(" AND s.seq > ");
+        push_last_seq_stored_by(sql, store_id, t);
     }
     if let Some(t) = q.until {
         sql.push(" AND s.stored <= ").push_bind(t);
+        sql.push(" AND s.seq <= ");
+        push_last_seq_stored_by(sql, store_id, t);
     }
     if let Some(c) = q.credential_id {
         sql.push(" AND s.credential_id = ").push_bind(c);

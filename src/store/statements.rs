@@ -6,7 +6,7 @@ use serde_json::Value;
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
-use super::horizon::SeqHorizon;
+use super::write_order::WriteOrder;
 use super::StoreError;
 use crate::xapi::attachments::Content;
 use crate::xapi::equivalence::equivalent;
@@ -27,44 +27,41 @@ impl From<sqlx::Error> for InsertError {
     }
 }
 
-/// Stores `batch` and the attachment content it declares atomically. Statements whose id
-/// already exists with equivalent content are accepted without change; a differing one fails
-/// the whole batch with [`InsertError::Conflict`].
-#[tracing::instrument(skip_all, fields(store_id, statements = batch.len()))]
+/// Stores a batch and the attachment content it declares atomically; returns the ids in
+/// order. `prepare` turns the validated statements into rows once their `stored` time is
+/// assigned (see [`WriteOrder`]). Statements whose id already exists with equivalent content
+/// are accepted without change; a differing one fails the whole batch with
+/// [`InsertError::Conflict`].
+#[tracing::instrument(skip_all, fields(store_id))]
 pub async fn insert_batch(
     pool: &PgPool,
     store_id: i64,
     credential_id: i64,
-    batch: &[Prepared],
     contents: &[Content],
-    horizon: &SeqHorizon,
-) -> Result<(), InsertError> {
+    order: &WriteOrder,
+    prepare: impl FnOnce(DateTime<Utc>) -> Vec<Prepared>,
+) -> Result<Vec<Uuid>, InsertError> {
     let mut tx = pool.begin().await?;
 
-    let (inserted, _in_flight) = horizon
-        .allocate(
-            insert_rows(&mut tx, store_id, credential_id, batch),
-            |rows| rows.iter().map(|(_, seq)| *seq).collect(),
-        )
-        .await?;
+    let ticket = order.enter(pool).await?;
+    let batch = prepare(ticket.stored);
+    let inserted = insert_rows(&mut tx, store_id, credential_id, &batch).await?;
+    let _in_flight = ticket.allocated(inserted.iter().map(|(_, seq)| *seq));
+    let batch = &batch[..];
     if inserted.len() < batch.len() {
         check_existing(&mut tx, store_id, batch, &inserted).await?;
     }
+    let seq_of: std::collections::HashMap<Uuid, i64> = inserted.into_iter().collect();
     let new: Vec<(&Prepared, i64)> = batch
         .iter()
-        .filter_map(|p| {
-            inserted
-                .iter()
-                .find(|(id, _)| *id == p.id)
-                .map(|(_, seq)| (p, *seq))
-        })
+        .filter_map(|p| seq_of.get(&p.id).map(|seq| (p, *seq)))
         .collect();
     insert_links(&mut tx, store_id, &new).await?;
     link_targets(&mut tx, store_id, &new).await?;
     apply_voiding(&mut tx, store_id, &new).await?;
     super::attachments::insert(&mut tx, store_id, contents).await?;
     tx.commit().await?;
-    Ok(())
+    Ok(batch.iter().map(|p| p.id).collect())
 }
 
 /// Inserts the rows; returns (id, seq) of those that did not exist yet.
