@@ -166,7 +166,7 @@ fn push_filters(
         } else {
             AGENT_USAGES
         };
-        push_link_filter(sql, "statement_agents", "ifi", ifi, m.usages(usages));
+        push_link_filter(sql, m, "statement_agents", "ifi", ifi, usages);
     }
     if let Some(iri) = &q.activity {
         let usages = if q.related_activities {
@@ -188,10 +188,11 @@ fn push_filters(
 /// `table` and `column` are fixed identifiers from this module, never request input.
 fn push_link_filter(
     sql: &mut QueryBuilder<'_, Postgres>,
+    m: Matching,
     table: &str,
     column: &str,
     value: &str,
-    usages: Vec<String>,
+    usages: &[&str],
 ) {
     sql.push(format!(
         " AND EXISTS (SELECT 1 FROM {table} l
@@ -199,8 +200,13 @@ fn push_link_filter(
     ))
     .push_bind(value.to_string())
     .push(" AND l.usage = ANY(")
-    .push_bind(usages)
-    .push("))");
+    .push_bind(m.usages(usages))
+    .push(")");
+    if let Matching::Target = m {
+        // Lets the planner use the partial `*_target` indexes.
+        sql.push(" AND l.usage LIKE 'target\\_%'");
+    }
+    sql.push(")");
 }
 
 /// The `seq` of the last statement stored at or before `t` (0 when there is none).
