@@ -174,13 +174,7 @@ fn push_filters(
         } else {
             ACTIVITY_USAGES
         };
-        push_link_filter(
-            sql,
-            "statement_activities",
-            "activity_iri",
-            iri,
-            m.usages(usages),
-        );
+        push_link_filter(sql, m, "statement_activities", "activity_iri", iri, usages);
     }
 }
 
