@@ -1,6 +1,8 @@
 //! PostgreSQL, the system of record: one module per resource, bound parameters only.
 
 pub mod credentials;
+pub mod definitions;
+pub mod documents;
 pub mod statement_queries;
 pub mod statements;
 

@@ -1,6 +1,8 @@
 //! The xAPI data model and rules, pure (no I/O): version negotiation, validation, the
 //! LRS-assigned properties, statement equivalence, and the index rows a statement yields.
 
+pub mod definitions;
+pub mod document;
 pub mod equivalence;
 pub mod format;
 pub mod ifi;
