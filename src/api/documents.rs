@@ -153,6 +153,8 @@ impl From<WriteError> for ApiError {
             WriteError::PreconditionFailed(m) => ApiError::PreconditionFailed(m),
             // Communication §3.1.s4.b13–b15.
             WriteError::Conflict(m) => ApiError::Conflict(m),
+            // Communication §3.1.s3.b1 (1.0.3).
+            WriteError::MissingPrecondition(m) => ApiError::bad_request(m),
             // Communication §2.2.s8.b1.
             WriteError::Merge(m) => ApiError::bad_request(m.0),
             WriteError::Store(e) => e.into(),

@@ -43,6 +43,8 @@ pub enum WriteError {
     PreconditionFailed(String),
     #[error("{0}")]
     Conflict(String),
+    #[error("{0}")]
+    MissingPrecondition(String),
     #[error("{}", .0.0)]
     Merge(MergeError),
     #[error(transparent)]
@@ -199,6 +201,7 @@ async fn write_once(
         Verdict::Proceed => {}
         Verdict::PreconditionFailed(m) => return Err(WriteError::PreconditionFailed(m)),
         Verdict::Conflict(m) => return Err(WriteError::Conflict(m)),
+        Verdict::MissingPrecondition(m) => return Err(WriteError::MissingPrecondition(m)),
     }
     let (content_type, content): (&str, std::borrow::Cow<'_, [u8]>) = match (req.write, &current) {
         (Write::Delete, _) => {

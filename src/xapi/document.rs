@@ -132,6 +132,8 @@ pub enum Verdict {
     PreconditionFailed(String),
     /// 409 Conflict: a PUT over an existing document without either header.
     Conflict(String),
+    /// 400 Bad Request: a 1.0.3 profile PUT for a new document without either header.
+    MissingPrecondition(String),
 }
 
 /// Decides whether a write may go ahead, given the current document's ETag (`None` when there
@@ -146,6 +148,9 @@ pub enum Verdict {
 ///   POST and DELETE requests without concurrency headers"); the 2.0 requirement carries no
 ///   such exemption and the ADL 2.0 suite checks State too (lrs-conformance-test-suite #282),
 ///   so under 2.0 State follows the profile rule.
+/// - Neither header on a 1.0.3 profile PUT for a new document: 400, since the client "MUST
+///   include the If-Match header or the If-None-Match header" (1.0.3 §3.1.s3.b1, ADL
+///   XAPI-00273). 2.0 states no such client requirement, so the PUT creates the document.
 pub fn check(
     version: XapiVersion,
     kind: Kind,
@@ -179,6 +184,14 @@ pub fn check(
             "the document already exists and the PUT sent neither If-Match nor If-None-Match: \
              check the current state of the document (GET it) and send If-Match with its \
              current ETag to replace it"
+                .into(),
+        );
+    }
+    let profile = kind != Kind::State;
+    if write == Write::Put && unguarded && profile && version == XapiVersion::V1_0_3 {
+        return Verdict::MissingPrecondition(
+            "a PUT to a profile resource must send If-Match (with the document's ETag) or \
+             If-None-Match: * (to create it)"
                 .into(),
         );
     }
@@ -278,7 +291,12 @@ mod tests {
             for kind in [Kind::State, Kind::ActivityProfile, Kind::AgentProfile] {
                 use Write::*;
                 let c = |w, pre: &Preconditions, cur| check(version, kind, w, pre, cur);
-                assert!(p(c(Put, &none, None)));
+                let unguarded_new = c(Put, &none, None);
+                if kind != Kind::State && version == V1_0_3 {
+                    assert!(matches!(unguarded_new, Verdict::MissingPrecondition(_)));
+                } else {
+                    assert!(p(unguarded_new));
+                }
                 assert!(p(c(Put, &matching, Some("e1"))));
                 assert!(f412(c(Put, &other, Some("e1"))));
                 assert!(f412(c(Put, &matching, None)));
