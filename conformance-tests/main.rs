@@ -5,6 +5,9 @@
 #[path = "../tests/helpers/mod.rs"]
 mod helpers;
 
+mod activities_agents;
 mod communication;
+mod concurrency;
 mod data_lifecycle;
 mod data_statement;
+mod documents;
