@@ -242,7 +242,8 @@ async fn communication_2_2_s7_post_to_missing_document_creates_it() {
 async fn communication_2_2_s8_b1_post_merge_of_non_json_objects_is_400_and_changes_nothing() {
     let app = spawn_app().await;
     // (stored type, stored body, posted type, posted body, why)
-    let cases: [(&str, &[u8], &str, &[u8], &str); 5] = [
+    type Case<'a> = (&'a str, &'a [u8], &'a str, &'a [u8], &'a str);
+    let cases: [Case; 5] = [
         (
             "text/plain",
             b"plain",

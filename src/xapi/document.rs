@@ -236,7 +236,9 @@ mod tests {
 
     #[test]
     fn merge_rejects_non_json_either_side() {
-        let cases: &[(&str, &[u8], &str, &[u8], &str)] = &[
+        // (stored type, stored, posted type, posted, why)
+        type Case<'a> = (&'a str, &'a [u8], &'a str, &'a [u8], &'a str);
+        let cases: &[Case] = &[
             (
                 "text/plain",
                 b"{}",
