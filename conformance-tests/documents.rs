@@ -415,6 +415,15 @@ async fn communication_2_3_s5_registration_scopes_state_and_delete_without_state
             .unwrap();
             assert_eq!(r.text().await.unwrap(), body);
         }
+        // Without a registration the ids of every registration are listed, each once.
+        let ids: Vec<String> = doc(&app, Method::GET, Res::State, version, &params(None, None))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(ids, ["bookmark"]);
         let deleted = doc(
             &app,
             Method::DELETE,

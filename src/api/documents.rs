@@ -163,6 +163,7 @@ impl From<WriteError> for ApiError {
 }
 
 /// PUT or POST: stores (PUT) or merges into (POST) one document; 204.
+#[tracing::instrument(name = "document", skip_all, fields(kind = kind.as_str()))]
 pub async fn store(
     kind: Kind,
     write: Write,
@@ -200,6 +201,7 @@ pub async fn store(
 }
 
 /// DELETE: one document, or (State only, Communication §2.3.s5) every document of the context.
+#[tracing::instrument(name = "document", skip_all, fields(kind = kind.as_str()))]
 pub async fn delete(
     kind: Kind,
     req: HttpRequest,
@@ -231,6 +233,7 @@ pub async fn delete(
 
 /// GET and HEAD: one document with its Content-Type, ETag and Last-Modified, or without the
 /// document id the array of ids updated since `since` (Communication §2.3.s4, §2.6.s4, §2.7.s4).
+#[tracing::instrument(name = "document", skip_all, fields(kind = kind.as_str()))]
 pub async fn get(
     kind: Kind,
     req: HttpRequest,

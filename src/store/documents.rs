@@ -121,8 +121,13 @@ pub async fn list_ids(
     .fetch_all(pool)
     .await?;
     let latest = rows.iter().map(|(_, u)| *u).max();
-    let mut ids: Vec<String> = rows.into_iter().map(|(id, _)| id).collect();
-    ids.dedup();
+    // The same id may exist under several registrations; it is listed once.
+    let mut seen = std::collections::HashSet::new();
+    let ids: Vec<String> = rows
+        .into_iter()
+        .map(|(id, _)| id)
+        .filter(|id| seen.insert(id.clone()))
+        .collect();
     Ok((ids, latest))
 }
 
