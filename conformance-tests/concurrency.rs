@@ -204,3 +204,27 @@ async fn communication_2_2_s6_last_modified_moves_forward_on_update() {
         );
     }
 }
+
+/// §3.1.s1: concurrency control keeps writes from being based on old data. Concurrent merging
+/// POSTs to one document — also when it does not exist yet — are applied one after another,
+/// so no update is lost.
+#[tokio::test]
+async fn communication_3_1_concurrent_posts_lose_no_update() {
+    let app = spawn_app().await;
+    for res in RESOURCES {
+        let id = new_id();
+        let posts = (0..16).map(|i| {
+            doc(&app, Method::POST, res, V2, &res.params(&id))
+                .json(&json!({ format!("k{i}"): i }))
+                .send()
+        });
+        for response in futures_util::future::join_all(posts).await {
+            assert_eq!(response.unwrap().status(), 204, "{res:?}");
+        }
+        let merged: serde_json::Value =
+            serde_json::from_slice(&content(&app, res, V2, &id).await).unwrap();
+        let expected: serde_json::Map<String, serde_json::Value> =
+            (0..16).map(|i| (format!("k{i}"), json!(i))).collect();
+        assert_eq!(merged, serde_json::Value::Object(expected), "{res:?}");
+    }
+}
