@@ -210,7 +210,19 @@ impl LocalPostgres {
     /// Creates Cairn's database when it does not exist yet.
     pub async fn ensure_database(&self) -> anyhow::Result<()> {
         use sqlx::Connection;
-        let mut conn = sqlx::PgConnection::connect(&self.url_for("postgres")).await?;
+        // The socket accepts connections while the server still reports "starting up".
+        let mut attempt = 0;
+        let mut conn = loop {
+            match sqlx::PgConnection::connect(&self.url_for("postgres")).await {
+                Ok(conn) => break conn,
+                Err(e) if attempt < 100 => {
+                    tracing::debug!(error = %e, "managed PostgreSQL not ready yet");
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
         let exists: bool =
             sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
                 .bind(DATABASE)
