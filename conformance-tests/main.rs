@@ -5,9 +5,12 @@
 #[path = "../tests/helpers/mod.rs"]
 mod helpers;
 
+mod activities_agents;
 mod alternate_syntax;
 mod attachments;
 mod communication;
+mod concurrency;
 mod data_lifecycle;
 mod data_statement;
+mod documents;
 mod paging;

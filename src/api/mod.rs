@@ -2,10 +2,16 @@
 //! errors — nothing else.
 
 pub mod about;
+pub mod activities;
+pub mod activity_profile;
+pub mod agent_profile;
+pub mod agents;
 pub mod alternate;
+pub mod documents;
 pub mod error;
 pub mod multipart;
 pub mod params;
+pub mod state;
 pub mod statements;
 pub mod version;
 
@@ -34,7 +40,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/xapi")
             .service(about::resource())
-            .service(statements::resource()),
+            .service(statements::resource())
+            .service(state::resource())
+            .service(activity_profile::resource())
+            .service(agent_profile::resource())
+            .service(activities::resource())
+            .service(agents::resource()),
     )
     .default_service(web::to(not_found));
 }

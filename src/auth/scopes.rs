@@ -65,6 +65,16 @@ impl FromStr for Scope {
 pub enum Access {
     WriteStatements,
     ReadStatements,
+    /// GET/HEAD on the State Resource.
+    ReadState,
+    /// PUT/POST/DELETE on the State Resource.
+    WriteState,
+    /// GET/HEAD on the Activity and Agent Profile Resources.
+    ReadProfile,
+    /// PUT/POST/DELETE on the Activity and Agent Profile Resources.
+    WriteProfile,
+    /// GET/HEAD on the Activities and Agents Resources.
+    ReadDefinitions,
 }
 
 /// Which statements a reader may see.
@@ -81,6 +91,19 @@ pub fn allows(scopes: &[Scope], access: Access) -> bool {
     match access {
         Access::WriteStatements => has(Scope::All) || has(Scope::StatementsWrite),
         Access::ReadStatements => read_reach(scopes).is_some(),
+        // Communication §4.2 (1.0.3): `state` and `profile` give read/write access to their
+        // documents; `all/read` reads everything, `all` does everything.
+        Access::ReadState => has(Scope::All) || has(Scope::AllRead) || has(Scope::State),
+        Access::WriteState => has(Scope::All) || has(Scope::State),
+        Access::ReadProfile => has(Scope::All) || has(Scope::AllRead) || has(Scope::Profile),
+        Access::WriteProfile => has(Scope::All) || has(Scope::Profile),
+        // Activities and Agents show what statements (and `define`) taught the LRS.
+        Access::ReadDefinitions => {
+            has(Scope::All)
+                || has(Scope::AllRead)
+                || has(Scope::StatementsRead)
+                || has(Scope::Define)
+        }
     }
 }
 
@@ -113,6 +136,28 @@ mod tests {
             (&[StatementsRead], WriteStatements, false),
             (&[StatementsReadMine], ReadStatements, true),
             (&[State, Profile, Define], ReadStatements, false),
+            (&[All], ReadState, true),
+            (&[All], WriteState, true),
+            (&[AllRead], ReadState, true),
+            (&[AllRead], WriteState, false),
+            (&[State], ReadState, true),
+            (&[State], WriteState, true),
+            (&[State], ReadProfile, false),
+            (&[State], WriteProfile, false),
+            (&[Profile], ReadProfile, true),
+            (&[Profile], WriteProfile, true),
+            (&[Profile], WriteState, false),
+            (&[All], WriteProfile, true),
+            (&[AllRead], ReadProfile, true),
+            (&[AllRead], WriteProfile, false),
+            (&[StatementsWrite, StatementsRead], WriteState, false),
+            (&[StatementsWrite, StatementsRead], WriteProfile, false),
+            (&[StatementsReadMine], ReadState, false),
+            (&[All], ReadDefinitions, true),
+            (&[AllRead], ReadDefinitions, true),
+            (&[Define], ReadDefinitions, true),
+            (&[StatementsRead], ReadDefinitions, true),
+            (&[State, Profile, StatementsWrite], ReadDefinitions, false),
         ];
         for (scopes, access, expected) in cases {
             assert_eq!(allows(scopes, *access), *expected, "{scopes:?} {access:?}");

@@ -2,6 +2,8 @@
 
 pub mod attachments;
 pub mod credentials;
+pub mod definitions;
+pub mod documents;
 pub mod statement_queries;
 pub mod statements;
 pub mod write_order;

@@ -58,6 +58,7 @@ pub async fn insert_batch(
         .collect();
     insert_links(&mut tx, store_id, &new).await?;
     link_targets(&mut tx, store_id, &new).await?;
+    super::definitions::learn(&mut tx, store_id, credential_id, &new).await?;
     apply_voiding(&mut tx, store_id, &new).await?;
     super::attachments::insert(&mut tx, store_id, contents).await?;
     tx.commit().await?;

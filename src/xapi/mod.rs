@@ -2,6 +2,8 @@
 //! LRS-assigned properties, statement equivalence, and the index rows a statement yields.
 
 pub mod attachments;
+pub mod definitions;
+pub mod document;
 pub mod equivalence;
 pub mod format;
 pub mod ifi;

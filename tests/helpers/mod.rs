@@ -180,6 +180,20 @@ impl TestApp {
             .header("X-Experience-API-Version", version)
     }
 
+    /// A request with another credential (from [`TestApp::credential`]).
+    pub fn request_as(
+        &self,
+        credential: &(String, String),
+        method: Method,
+        path: &str,
+        version: &str,
+    ) -> RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .basic_auth(&credential.0, Some(&credential.1))
+            .header("X-Experience-API-Version", version)
+    }
+
     pub async fn post_statements(&self, version: &str, body: &Value) -> Response {
         self.request(Method::POST, "/xapi/statements", version)
             .json(body)
