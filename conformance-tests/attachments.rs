@@ -44,8 +44,11 @@ fn with_attachments(attachments: Value) -> Value {
     s
 }
 
+/// A body part: headers (name, value) and content.
+type Part = (Vec<(String, String)>, Vec<u8>);
+
 /// A content part as Communication §1.5.2 describes it.
-fn part(data: &[u8]) -> (Vec<(String, String)>, Vec<u8>) {
+fn part(data: &[u8]) -> Part {
     (
         vec![
             ("Content-Type".into(), "application/octet-stream".into()),
@@ -56,7 +59,7 @@ fn part(data: &[u8]) -> (Vec<(String, String)>, Vec<u8>) {
     )
 }
 
-fn json_part(body: &Value) -> (Vec<(String, String)>, Vec<u8>) {
+fn json_part(body: &Value) -> Part {
     (
         vec![("Content-Type".into(), "application/json".into())],
         body.to_string().into_bytes(),
@@ -64,7 +67,7 @@ fn json_part(body: &Value) -> (Vec<(String, String)>, Vec<u8>) {
 }
 
 /// A multipart/mixed body with CRLF line ends (RFC 2046 §5.1.1).
-fn multipart(parts: &[(Vec<(String, String)>, Vec<u8>)]) -> Vec<u8> {
+fn multipart(parts: &[Part]) -> Vec<u8> {
     let mut out = Vec::new();
     for (headers, body) in parts {
         out.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
@@ -103,7 +106,7 @@ async fn attachment_rows(app: &TestApp) -> i64 {
 }
 
 /// Parses a multipart/mixed response into (headers lower-cased, body) parts.
-async fn multipart_response(response: Response) -> Vec<(Vec<(String, String)>, Vec<u8>)> {
+async fn multipart_response(response: Response) -> Vec<Part> {
     let content_type = response.headers()["content-type"]
         .to_str()
         .unwrap()

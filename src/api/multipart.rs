@@ -117,9 +117,12 @@ fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
         .map(|i| i + from)
 }
 
+/// A part to send: its headers (name, value) and its content.
+pub type OutgoingPart<'a> = (Vec<(&'a str, String)>, &'a [u8]);
+
 /// Builds a `multipart/mixed` body from parts (headers as given); returns it and the
 /// boundary to put in the Content-Type.
-pub fn build(parts: &[(Vec<(&str, String)>, &[u8])]) -> (String, Vec<u8>) {
+pub fn build(parts: &[OutgoingPart<'_>]) -> (String, Vec<u8>) {
     let boundary = format!("cairn-{}", uuid::Uuid::new_v4().simple());
     let mut out = Vec::new();
     for (headers, body) in parts {
