@@ -10,6 +10,11 @@ use cairn::config::{Layers, Settings};
 use cairn::pg_local::LocalPostgres;
 use cairn::{store, telemetry, Application};
 
+/// mimalloc: less time in malloc/free on the JSON-heavy request path, and memory returned
+/// to the system instead of kept in per-thread glibc arenas.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Cairn — an xAPI Learning Record Store (xAPI 1.0.3 and 2.0) on PostgreSQL.
 ///
 /// Settings come from defaults, then an optional TOML config file (`--config`, or `cairn.toml`

@@ -20,17 +20,21 @@ pub async fn learn(
     credential_id: i64,
     new: &[(&Prepared, i64)],
 ) -> Result<(), sqlx::Error> {
-    let mut activities: Vec<(String, Map<String, Value>)> = Vec::new();
+    // Keyed (and so sorted) by activity id.
+    let mut by_id: std::collections::BTreeMap<String, Map<String, Value>> = Default::default();
     let mut names: Vec<(String, String)> = Vec::new();
     for (p, _) in new {
         for (id, def) in definitions::activities(&p.statement) {
-            match activities.iter_mut().find(|(i, _)| *i == id) {
-                Some((_, canonical)) => definitions::merge_definition(canonical, &def),
-                None => activities.push((id, def)),
+            match by_id.get_mut(&id) {
+                Some(canonical) => definitions::merge_definition(canonical, &def),
+                None => {
+                    by_id.insert(id, def);
+                }
             }
         }
         names.extend(definitions::agent_names(&p.statement));
     }
+    let mut activities: Vec<(String, Map<String, Value>)> = by_id.into_iter().collect();
     if activities.is_empty() && names.is_empty() {
         return Ok(());
     }
@@ -71,13 +75,78 @@ pub async fn learn(
     Ok(())
 }
 
+/// Merges the definitions into the canonical ones. Rows are only written when the merge
+/// changes them, so that batches sharing activities (every statement of a course names the
+/// same ones) do not queue behind each other's row locks until commit.
 async fn merge_activities(
+    tx: &mut Transaction<'_, Postgres>,
+    store_id: i64,
+    activities: Vec<(String, Map<String, Value>)>,
+) -> Result<(), sqlx::Error> {
+    let ids: Vec<String> = activities.iter().map(|(i, _)| i.clone()).collect();
+    let existing: Vec<(String, Value)> = sqlx::query_as(
+        "SELECT activity_iri, definition FROM activities
+         WHERE store_id = $1 AND activity_iri = ANY($2)",
+    )
+    .bind(store_id)
+    .bind(&ids)
+    .fetch_all(&mut **tx)
+    .await?;
+    let known: std::collections::HashMap<&str, &Value> =
+        existing.iter().map(|(i, d)| (i.as_str(), d)).collect();
+    let (mut new_ids, mut new_defs) = (Vec::new(), Vec::new());
+    let mut changed_ids = Vec::new();
+    for (id, newer) in &activities {
+        let old = known.get(id.as_str()).copied();
+        let mut canonical = old.and_then(Value::as_object).cloned().unwrap_or_default();
+        definitions::merge_definition(&mut canonical, newer);
+        let merged = Value::Object(canonical);
+        match old {
+            None => {
+                new_ids.push(id.clone());
+                new_defs.push(merged.to_string());
+            }
+            Some(old) if *old != merged => changed_ids.push(id.clone()),
+            Some(_) => {}
+        }
+    }
+    let mut retry: Vec<String> = Vec::new();
+    if !new_ids.is_empty() {
+        let inserted: Vec<String> = sqlx::query_scalar(
+            "INSERT INTO activities (store_id, activity_iri, definition)
+             SELECT $1, u.id, u.def::jsonb FROM UNNEST($2::text[], $3::text[]) AS u(id, def)
+             ON CONFLICT DO NOTHING RETURNING activity_iri",
+        )
+        .bind(store_id)
+        .bind(&new_ids)
+        .bind(&new_defs)
+        .fetch_all(&mut **tx)
+        .await?;
+        retry.extend(new_ids.into_iter().filter(|id| !inserted.contains(id)));
+    }
+    // Changed definitions (rare once a course's activities are known) are merged under row
+    // locks taken in key order.
+    retry.extend(changed_ids);
+    if !retry.is_empty() {
+        retry.sort();
+        let again: Vec<(String, Map<String, Value>)> = activities
+            .into_iter()
+            .filter(|(id, _)| retry.contains(id))
+            .collect();
+        merge_locked(tx, store_id, again).await?;
+    }
+    Ok(())
+}
+
+/// The merge under row locks, for changed rows and rows another transaction created. Rows are
+/// locked in key order so that concurrent batches cannot deadlock (STYLE habit 6).
+async fn merge_locked(
     tx: &mut Transaction<'_, Postgres>,
     store_id: i64,
     mut activities: Vec<(String, Map<String, Value>)>,
 ) -> Result<(), sqlx::Error> {
+    activities.sort_by(|a, b| a.0.cmp(&b.0));
     let ids: Vec<String> = activities.iter().map(|(i, _)| i.clone()).collect();
-    // Create the missing rows empty, then lock every row and merge in Rust.
     sqlx::query(
         "INSERT INTO activities (store_id, activity_iri, definition)
          SELECT $1, id, '{}'::jsonb FROM UNNEST($2::text[]) AS u(id)

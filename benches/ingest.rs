@@ -1,0 +1,462 @@
+//! Ingest benchmark: how fast an LRS stores statements, next to what PostgreSQL itself allows.
+//!
+//! `cargo bench --bench ingest -- [--seconds 8] [--repeats 3] [--copy-statements 200000]`
+//! `cargo bench --bench ingest -- --endpoint URL --key K --secret S` (any LRS with Basic auth)
+//!
+//! Without `--endpoint` it starts the release `cairn serve` as a child process on a fresh
+//! database (`cairn_bench_ingest` on `DATABASE_URL`'s server) and also measures:
+//! - the physical limit: the same statements, prepared by Cairn's own code, written with
+//!   `COPY` into the same tables and indexes (a fresh `cairn_bench_copy` database);
+//! - the server's peak resident memory (`VmHWM`).
+//!
+//! Figures: statements/s for POST batches of 1, 10, 100 and 1,000 at several concurrencies
+//! (median of the repeats), the Cairn / COPY ratio, and single-statement PUT latency
+//! p50/p95/p99 at a fixed 500 requests/s.
+
+#[path = "support/workload.rs"]
+mod workload;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use cairn::xapi::prepare::{prepare, Assigned};
+use cairn::xapi::XapiVersion;
+use serde_json::{json, Value};
+use sqlx::{Connection, PgConnection};
+
+struct Args {
+    seconds: f64,
+    repeats: usize,
+    copy_statements: usize,
+    put_rate: f64,
+    put_seconds: f64,
+    endpoint: Option<String>,
+    key: String,
+    secret: String,
+    admin_url: String,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        seconds: 8.0,
+        repeats: 3,
+        copy_statements: 200_000,
+        put_rate: 500.0,
+        put_seconds: 10.0,
+        endpoint: None,
+        key: String::new(),
+        secret: String::new(),
+        admin_url: std::env::var("DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into()),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
+        match flag.as_str() {
+            "--seconds" => a.seconds = value().parse().expect("--seconds"),
+            "--repeats" => a.repeats = value().parse().expect("--repeats"),
+            "--copy-statements" => a.copy_statements = value().parse().expect("--copy-statements"),
+            "--put-rate" => a.put_rate = value().parse().expect("--put-rate"),
+            "--put-seconds" => a.put_seconds = value().parse().expect("--put-seconds"),
+            "--endpoint" => a.endpoint = Some(value().trim_end_matches('/').to_string()),
+            "--key" => a.key = value(),
+            "--secret" => a.secret = value(),
+            "--bench" => {}
+            other => panic!("unknown argument {other}"),
+        }
+    }
+    a
+}
+
+/// (batch size, concurrent clients) scenarios.
+const SCENARIOS: [(usize, usize); 8] = [
+    (1, 1),
+    (1, 16),
+    (10, 4),
+    (100, 4),
+    (1000, 1),
+    (1000, 2),
+    (1000, 4),
+    (1000, 8),
+];
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = args();
+    let mut server = None;
+    let (endpoint, key, secret) = match &args.endpoint {
+        Some(e) => (e.clone(), args.key.clone(), args.secret.clone()),
+        None => {
+            let (child, endpoint, key, secret) = start_cairn(&args.admin_url).await?;
+            server = Some(child);
+            (endpoint, key, secret)
+        }
+    };
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .build()?;
+    let lrs = Lrs {
+        client,
+        endpoint,
+        key,
+        secret,
+    };
+    println!(
+        "machine: {} cores; PostgreSQL and the LRS on the same machine",
+        std::thread::available_parallelism()?.get()
+    );
+    println!(
+        "LRS: {}; auth: Basic; {} s per scenario, median of {} runs",
+        lrs.endpoint, args.seconds, args.repeats
+    );
+    println!();
+    println!(
+        "{:<34} {:>14} {:>14}",
+        "POST /statements", "statements/s", "requests/s"
+    );
+
+    let work = workload::Workload::for_statements(10_000_000, 7);
+    let mut generator = work.statements(usize::MAX);
+    let mut best_batch_rate = 0.0_f64;
+    for (batch, clients) in SCENARIOS {
+        let mut rates = Vec::new();
+        for _ in 0..args.repeats {
+            let rate = ingest(&lrs, &mut generator, batch, clients, args.seconds).await?;
+            rates.push(rate);
+        }
+        let median = median(&mut rates);
+        if batch == 1000 {
+            best_batch_rate = best_batch_rate.max(median);
+        }
+        println!(
+            "{:<34} {:>14.0} {:>14.1}",
+            format!("batch {batch:>4} × {clients:>2} clients"),
+            median,
+            median / batch as f64
+        );
+    }
+
+    println!();
+    let copy_rate = if args.endpoint.is_none() {
+        let mut rates = Vec::new();
+        for _ in 0..args.repeats {
+            rates.push(copy_limit(&args.admin_url, args.copy_statements).await?);
+        }
+        let copy = median(&mut rates);
+        println!(
+            "{:<34} {:>14.0}",
+            format!("COPY, same tables ({} statements)", args.copy_statements),
+            copy
+        );
+        println!(
+            "{:<34} {:>13.0}%",
+            "best batch-1000 rate / COPY",
+            best_batch_rate / copy * 100.0
+        );
+        Some(copy)
+    } else {
+        None
+    };
+
+    println!();
+    let (p50, p95, p99, errors) =
+        put_latency(&lrs, &mut generator, args.put_rate, args.put_seconds).await?;
+    println!(
+        "PUT /statements at {:.0}/s for {:.0} s: p50 {p50:.2} ms, p95 {p95:.2} ms, p99 {p99:.2} ms{}",
+        args.put_rate,
+        args.put_seconds,
+        if errors > 0 { format!(", {errors} errors") } else { String::new() }
+    );
+
+    if let Some(mut child) = server {
+        println!(
+            "server peak resident memory (VmHWM): {:.0} MB",
+            peak_rss_mb(child.id())?
+        );
+        let _ = Command::new("kill").arg(child.id().to_string()).status();
+        let _ = child.wait();
+    }
+    let _ = copy_rate;
+    Ok(())
+}
+
+struct Lrs {
+    client: reqwest::Client,
+    endpoint: String,
+    key: String,
+    secret: String,
+}
+
+impl Lrs {
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, format!("{}{path}", self.endpoint))
+            .basic_auth(&self.key, Some(&self.secret))
+            .header("X-Experience-API-Version", "1.0.3")
+    }
+}
+
+/// Posts batches from `clients` concurrent loops for `seconds`; returns statements/s.
+async fn ingest(
+    lrs: &Lrs,
+    generator: &mut impl Iterator<Item = Value>,
+    batch: usize,
+    clients: usize,
+    seconds: f64,
+) -> anyhow::Result<f64> {
+    // Bodies are generated before the clock starts.
+    let estimate = ((seconds * 20_000.0) as usize / batch)
+        .clamp(clients * 4, 400_000 / batch.max(1) + clients);
+    let bodies: Vec<String> = (0..estimate)
+        .map(|_| {
+            serde_json::to_string(&generator.by_ref().take(batch).collect::<Vec<_>>()).unwrap()
+        })
+        .collect();
+    let bodies = std::sync::Arc::new(bodies);
+    let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let (bodies, next) = (bodies.clone(), next.clone());
+        let request = lrs.request(reqwest::Method::POST, "/statements");
+        tasks.push(tokio::spawn(async move {
+            let mut sent = 0usize;
+            while Instant::now() < deadline {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(body) = bodies.get(i) else { break };
+                let r = request
+                    .try_clone()
+                    .unwrap()
+                    .header("Content-Type", "application/json")
+                    .body(body.clone())
+                    .send()
+                    .await?;
+                anyhow::ensure!(
+                    r.status() == 200,
+                    "POST failed: {} {}",
+                    r.status(),
+                    r.text().await?
+                );
+                sent += batch;
+            }
+            Ok(sent)
+        }));
+    }
+    let mut total = 0;
+    for t in tasks {
+        total += t.await??;
+    }
+    Ok(total as f64 / started.elapsed().as_secs_f64())
+}
+
+/// Single-statement PUTs started at a fixed rate (open loop); latency percentiles in ms.
+async fn put_latency(
+    lrs: &Lrs,
+    generator: &mut impl Iterator<Item = Value>,
+    rate: f64,
+    seconds: f64,
+) -> anyhow::Result<(f64, f64, f64, usize)> {
+    let count = (rate * seconds) as usize;
+    let statements: Vec<(String, String)> = generator
+        .by_ref()
+        .take(count)
+        .map(|mut s| {
+            let id = s["id"].as_str().unwrap().to_string();
+            s.as_object_mut().unwrap().remove("id");
+            (id, s.to_string())
+        })
+        .collect();
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(count);
+    for (i, (id, body)) in statements.into_iter().enumerate() {
+        let at = started + Duration::from_secs_f64(i as f64 / rate);
+        tokio::time::sleep_until(at.into()).await;
+        let request = lrs
+            .request(
+                reqwest::Method::PUT,
+                &format!("/statements?statementId={id}"),
+            )
+            .header("Content-Type", "application/json")
+            .body(body);
+        tasks.push(tokio::spawn(async move {
+            let t = Instant::now();
+            let ok = matches!(request.send().await, Ok(r) if r.status() == 204);
+            (t.elapsed().as_secs_f64() * 1000.0, ok)
+        }));
+    }
+    let mut times = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (ms, ok) = t.await?;
+        if ok {
+            times.push(ms);
+        } else {
+            errors += 1;
+        }
+    }
+    Ok((
+        pct(&mut times, 50.0),
+        pct(&mut times, 95.0),
+        pct(&mut times, 99.0),
+        errors,
+    ))
+}
+
+/// The same statements written with COPY into Cairn's tables (fresh database, same
+/// indexes); statements/s including their link rows.
+async fn copy_limit(admin_url: &str, n: usize) -> anyhow::Result<f64> {
+    let url = fresh_database(admin_url, "cairn_bench_copy").await?;
+    let pool = cairn::store::connect(&url, 2).await?;
+    cairn::store::migrate(&pool).await?;
+    let authority =
+        json!({"objectType": "Agent", "account": {"homePage": "http://bench", "name": "copy"}});
+    let assigned = Assigned {
+        stored: chrono::Utc::now(),
+        authority: &authority,
+        version: XapiVersion::V1_0_3,
+    };
+    let mut statements = String::new();
+    let mut agents = String::new();
+    let mut activities = String::new();
+    let work = workload::Workload::for_statements(n, 11);
+    for (i, s) in work.statements(n).enumerate() {
+        let p = prepare(s, &assigned);
+        let seq = i + 1;
+        let opt = |u: Option<uuid::Uuid>| u.map_or("\\N".to_string(), |u| u.to_string());
+        statements.push_str(&format!(
+            "1\t1\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
+            p.id,
+            p.stored.to_rfc3339(),
+            p.timestamp.to_rfc3339(),
+            copy_text(&p.verb),
+            opt(p.registration),
+            opt(p.statement_ref),
+            opt(p.voiding_target),
+            copy_text(&p.statement.to_string()),
+        ));
+        for (usage, ifi) in &p.agents {
+            agents.push_str(&format!("1\t{seq}\t{usage}\t{}\n", copy_text(ifi)));
+        }
+        for (usage, iri) in &p.activities {
+            activities.push_str(&format!("1\t{seq}\t{usage}\t{}\n", copy_text(iri)));
+        }
+    }
+    let mut conn = pool.acquire().await?;
+    let started = Instant::now();
+    for (sql, data) in [
+        (
+            "COPY statements (store_id, credential_id, statement_id, stored, \"timestamp\", verb_iri, registration, statement_ref, voiding_target, statement) FROM STDIN",
+            &statements,
+        ),
+        ("COPY statement_agents (store_id, seq, usage, ifi) FROM STDIN", &agents),
+        ("COPY statement_activities (store_id, seq, usage, activity_iri) FROM STDIN", &activities),
+    ] {
+        let mut copy = conn.copy_in_raw(sql).await?;
+        for chunk in data.as_bytes().chunks(1 << 20) {
+            copy.send(chunk).await?;
+        }
+        copy.finish().await?;
+    }
+    let rate = n as f64 / started.elapsed().as_secs_f64();
+    drop(conn);
+    pool.close().await;
+    Ok(rate)
+}
+
+/// Escapes a value for COPY's text format.
+fn copy_text(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('\t', "\\t")
+        .replace('\n', "\\n")
+        .replace('\r', "\\r")
+}
+
+async fn fresh_database(admin_url: &str, name: &str) -> anyhow::Result<String> {
+    let mut admin = PgConnection::connect(admin_url).await?;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await?;
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await?;
+    let (base, _) = admin_url.rsplit_once('/').expect("a database URL");
+    Ok(format!("{base}/{name}"))
+}
+
+/// Starts the release `cairn serve` on a fresh database; returns it, its endpoint and an
+/// `all` credential.
+async fn start_cairn(admin_url: &str) -> anyhow::Result<(Child, String, String, String)> {
+    let url = fresh_database(admin_url, "cairn_bench_ingest").await?;
+    let bin = env!("CARGO_BIN_EXE_cairn");
+    let status = Command::new(bin)
+        .arg("migrate")
+        .env("CAIRN_DATABASE_URL", &url)
+        .stdout(Stdio::null())
+        .status()?;
+    anyhow::ensure!(status.success(), "cairn migrate failed");
+    let out = Command::new(bin)
+        .args([
+            "credentials",
+            "create",
+            "--name",
+            "bench",
+            "--scopes",
+            "all",
+        ])
+        .env("CAIRN_DATABASE_URL", &url)
+        .output()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_string()))
+            .unwrap_or_default()
+    };
+    let (key, secret) = (field("key:"), field("secret:"));
+    anyhow::ensure!(!key.is_empty(), "no credential: {text}");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let child = Command::new(bin)
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--log",
+            "warn",
+        ])
+        .env("CAIRN_DATABASE_URL", &url)
+        .stdout(Stdio::null())
+        .spawn()?;
+    let endpoint = format!("http://127.0.0.1:{port}/xapi");
+    for _ in 0..100 {
+        if reqwest::get(format!("{endpoint}/about")).await.is_ok() {
+            return Ok((child, endpoint, key, secret));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    anyhow::bail!("cairn serve did not start")
+}
+
+fn peak_rss_mb(pid: u32) -> anyhow::Result<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0.0);
+    Ok(kb / 1024.0)
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    pct(v, 50.0)
+}
+
+fn pct(v: &mut [f64], p: f64) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let i = ((v.len() - 1) as f64 * p / 100.0).round() as usize;
+    v[i]
+}
