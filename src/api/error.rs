@@ -31,6 +31,10 @@ pub enum ApiError {
     PreconditionFailed(String),
     #[error("request body is larger than the limit of {limit} bytes")]
     PayloadTooLarge { limit: usize },
+    /// Overload: no database connection became free in time. Nothing was stored; the
+    /// client may retry (RFC 9110 §15.6.4).
+    #[error("{0}")]
+    Unavailable(String),
     #[error("internal server error")]
     Internal(#[source] anyhow::Error),
 }
@@ -71,6 +75,7 @@ impl ApiError {
             ApiError::Conflict(_) => "conflict",
             ApiError::PreconditionFailed(_) => "precondition_failed",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal_error",
         }
     }
@@ -88,14 +93,21 @@ impl From<Violation> for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        ApiError::Internal(e.into())
+        match e {
+            StoreError::Database(sqlx::Error::PoolTimedOut) => ApiError::Unavailable(
+                "the LRS is saturated: no database connection became free in time; nothing \
+                 was stored, retry later"
+                    .into(),
+            ),
+            e => ApiError::Internal(e.into()),
+        }
     }
 }
 
 impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
         match e {
-            AuthError::Store(e) => ApiError::Internal(e.into()),
+            AuthError::Store(e) => e.into(),
             other => ApiError::Unauthorized(other.to_string()),
         }
     }
@@ -112,6 +124,7 @@ impl ResponseError for ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -130,6 +143,9 @@ impl ResponseError for ApiError {
             // RFC 7235 §4.1: a 401 carries a challenge.
             response.insert_header((header::WWW_AUTHENTICATE, r#"Basic realm="Cairn xAPI""#));
         }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.insert_header((header::RETRY_AFTER, "1"));
+        }
         response.json(ErrorBody {
             status: status.as_u16(),
             error: self.kind(),
@@ -137,5 +153,20 @@ impl ResponseError for ApiError {
             path,
             rule,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_saturated_pool_is_503_with_retry_after() {
+        let e: ApiError = StoreError::Database(sqlx::Error::PoolTimedOut).into();
+        let response = e.error_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+        let other: ApiError = StoreError::Database(sqlx::Error::RowNotFound).into();
+        assert_eq!(other.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
     }
 }
