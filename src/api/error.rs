@@ -165,7 +165,7 @@ mod tests {
         let e: ApiError = StoreError::Database(sqlx::Error::PoolTimedOut).into();
         let response = e.error_response();
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
-        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+        assert_eq!(response.headers().get(header::RETRY_AFTER).unwrap(), "1");
         let other: ApiError = StoreError::Database(sqlx::Error::RowNotFound).into();
         assert_eq!(other.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
     }
