@@ -165,6 +165,7 @@ async fn store_batch(
         &state.pool,
         principal.store_id,
         principal.credential_id,
+        statements.len(),
         &contents,
         &state.order,
         |stored| {

@@ -37,16 +37,24 @@ pub async fn insert_batch(
     pool: &PgPool,
     store_id: i64,
     credential_id: i64,
+    count: usize,
     contents: &[Content],
     order: &WriteOrder,
     prepare: impl FnOnce(DateTime<Utc>) -> Vec<Prepared>,
 ) -> Result<Vec<Uuid>, InsertError> {
+    let reservation = order.reserve(pool, count).await?;
+    let _in_flight = reservation.in_flight;
+    let batch = prepare(reservation.stored);
+    if batch.len() != reservation.seqs.len() {
+        return Err(StoreError::Corrupt(format!(
+            "{} statements prepared for {} reserved sequence numbers",
+            batch.len(),
+            reservation.seqs.len()
+        ))
+        .into());
+    }
     let mut tx = pool.begin().await?;
-
-    let ticket = order.enter(pool).await?;
-    let batch = prepare(ticket.stored);
-    let inserted = insert_rows(&mut tx, store_id, credential_id, &batch).await?;
-    let _in_flight = ticket.allocated(inserted.iter().map(|(_, seq)| *seq));
+    let inserted = insert_rows(&mut tx, store_id, credential_id, &batch, &reservation.seqs).await?;
     let batch = &batch[..];
     if inserted.len() < batch.len() {
         check_existing(&mut tx, store_id, batch, &inserted).await?;
@@ -71,6 +79,7 @@ async fn insert_rows(
     store_id: i64,
     credential_id: i64,
     batch: &[Prepared],
+    seqs: &[i64],
 ) -> Result<Vec<(Uuid, i64)>, sqlx::Error> {
     let ids: Vec<Uuid> = batch.iter().map(|p| p.id).collect();
     let stored: Vec<DateTime<Utc>> = batch.iter().map(|p| p.stored).collect();
@@ -82,13 +91,14 @@ async fn insert_rows(
     let bodies: Vec<String> = batch.iter().map(|p| p.statement.to_string()).collect();
     sqlx::query_as(
         r#"INSERT INTO statements
-               (store_id, credential_id, statement_id, stored, "timestamp", verb_iri,
+               (store_id, credential_id, seq, statement_id, stored, "timestamp", verb_iri,
                 registration, statement_ref, voiding_target, statement)
-           SELECT $1, $2, u.id, u.stored, u.ts, u.verb, u.registration, u.ref, u.target,
-                  u.body::jsonb
-           FROM UNNEST($3::uuid[], $4::timestamptz[], $5::timestamptz[], $6::text[],
-                       $7::uuid[], $8::uuid[], $9::uuid[], $10::text[])
-                AS u(id, stored, ts, verb, registration, ref, target, body)
+           OVERRIDING SYSTEM VALUE
+           SELECT $1, $2, u.seq, u.id, u.stored, u.ts, u.verb, u.registration, u.ref,
+                  u.target, u.body::jsonb
+           FROM UNNEST($11::bigint[], $3::uuid[], $4::timestamptz[], $5::timestamptz[],
+                       $6::text[], $7::uuid[], $8::uuid[], $9::uuid[], $10::text[])
+                AS u(seq, id, stored, ts, verb, registration, ref, target, body)
            ON CONFLICT (store_id, statement_id) DO NOTHING
            RETURNING statement_id, seq"#,
     )
@@ -102,6 +112,7 @@ async fn insert_rows(
     .bind(&refs)
     .bind(&targets)
     .bind(&bodies)
+    .bind(seqs)
     .fetch_all(&mut **tx)
     .await
 }

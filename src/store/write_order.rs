@@ -1,10 +1,10 @@
 //! The order of statement writes, which queries rely on.
 //!
-//! `stored` and `seq` are assigned in one serialized step ([`WriteOrder::enter`] through
-//! [`Ticket::allocated`]): a later batch gets a later `stored` and higher `seq` values, so
-//! the sequence order is the `stored` order the specification sorts by, and time bounds
-//! (`since`, `until`) translate into sequence ranges. Only the assignment and the INSERT are
-//! serialized; validation, link rows and the commit run concurrently.
+//! `stored` and `seq` are assigned in one serialized step ([`WriteOrder::reserve`]): a later
+//! batch gets a later `stored` and higher `seq` values, so the sequence order is the `stored`
+//! order the specification sorts by, and time bounds (`since`, `until`) translate into
+//! sequence ranges. Only that step (one round trip for the `seq` values) is serialized;
+//! preparing, inserting and committing run concurrently.
 //!
 //! Because a batch becomes visible when its transaction commits, commits can land out of
 //! order. Two bounds follow from the batches still in flight:
@@ -24,7 +24,7 @@ use sqlx::PgPool;
 
 #[derive(Default)]
 pub struct WriteOrder {
-    /// Held from the assignment of `stored` until the batch's rows are inserted.
+    /// Held while a batch gets its `stored` time and `seq` values.
     allocating: tokio::sync::Mutex<()>,
     state: Mutex<State>,
 }
@@ -41,21 +41,21 @@ struct State {
 
 struct Flight {
     stored: DateTime<Utc>,
-    /// Known once the rows are inserted; until then every `seq` of the batch is above
-    /// `max_allocated`.
+    /// The batch's lowest reserved `seq` (none for an empty batch).
     first_seq: Option<i64>,
 }
 
-/// A batch between the assignment of its `stored` time and the insertion of its rows.
-pub struct Ticket<'a> {
-    order: &'a WriteOrder,
-    _allocating: tokio::sync::MutexGuard<'a, ()>,
-    write: Option<u64>,
+/// What a batch is given before it is prepared and inserted: its `stored` time and one `seq`
+/// per statement, in order.
+pub struct Reservation<'a> {
     pub stored: DateTime<Utc>,
+    pub seqs: Vec<i64>,
+    /// Keeps the batch in flight until its transaction ends.
+    pub in_flight: InFlight<'a>,
 }
 
-/// A batch whose rows are inserted and not yet committed or rolled back; dropping it says
-/// the transaction has ended.
+/// A batch whose `seq` values are reserved and whose transaction has not ended yet; dropping
+/// it says the transaction has committed or rolled back.
 pub struct InFlight<'a> {
     order: &'a WriteOrder,
     write: Option<u64>,
@@ -66,11 +66,29 @@ impl WriteOrder {
         self.state.lock().expect("write order lock")
     }
 
-    /// Waits for the turn to insert, then assigns `stored`: now, and always later than
-    /// every `stored` assigned before (to the microsecond, PostgreSQL's precision).
-    pub async fn enter(&self, pool: &PgPool) -> Result<Ticket<'_>, sqlx::Error> {
-        let allocating = self.allocating.lock().await;
+    /// Assigns a batch of `count` statements its `stored` time — now, and always later than
+    /// every `stored` assigned before (to the microsecond, PostgreSQL's precision) — and
+    /// reserves its `seq` values from the table's sequence, in one serialized step. The
+    /// batch is then prepared and inserted concurrently with others.
+    pub async fn reserve(
+        &self,
+        pool: &PgPool,
+        count: usize,
+    ) -> Result<Reservation<'_>, sqlx::Error> {
+        let _allocating = self.allocating.lock().await;
         self.initialize(pool).await?;
+        let mut seqs: Vec<i64> = if count == 0 {
+            Vec::new()
+        } else {
+            sqlx::query_scalar(
+                "SELECT nextval(pg_get_serial_sequence('statements', 'seq'))
+                 FROM generate_series(1, $1)",
+            )
+            .bind(count as i64)
+            .fetch_all(pool)
+            .await?
+        };
+        seqs.sort_unstable();
         let mut state = self.lock();
         let now = Utc::now()
             .duration_trunc(Duration::microseconds(1))
@@ -86,14 +104,19 @@ impl WriteOrder {
             write,
             Flight {
                 stored,
-                first_seq: None,
+                first_seq: seqs.first().copied(),
             },
         );
-        Ok(Ticket {
-            order: self,
-            _allocating: allocating,
-            write: Some(write),
+        if let Some(&last) = seqs.last() {
+            state.max_allocated = state.max_allocated.max(last);
+        }
+        Ok(Reservation {
             stored,
+            seqs,
+            in_flight: InFlight {
+                order: self,
+                write: Some(write),
+            },
         })
     }
 
@@ -142,39 +165,6 @@ impl WriteOrder {
     }
 }
 
-impl<'a> Ticket<'a> {
-    /// The batch's rows are inserted with these `seq` values; the next batch may go.
-    pub fn allocated(mut self, seqs: impl IntoIterator<Item = i64>) -> InFlight<'a> {
-        let write = self.write.take();
-        let mut state = self.order.lock();
-        let (mut first, mut last) = (None::<i64>, None::<i64>);
-        for seq in seqs {
-            first = Some(first.map_or(seq, |f| f.min(seq)));
-            last = Some(last.map_or(seq, |l| l.max(seq)));
-        }
-        if let Some(w) = write {
-            if let Some(flight) = state.in_flight.get_mut(&w) {
-                flight.first_seq = first;
-            }
-        }
-        if let Some(last) = last {
-            state.max_allocated = state.max_allocated.max(last);
-        }
-        InFlight {
-            order: self.order,
-            write,
-        }
-    }
-}
-
-impl Drop for Ticket<'_> {
-    fn drop(&mut self) {
-        if let Some(w) = self.write {
-            self.order.lock().in_flight.remove(&w);
-        }
-    }
-}
-
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         if let Some(w) = self.write {
@@ -198,20 +188,43 @@ mod tests {
     }
 
     fn lazy_pool() -> PgPool {
-        // Never connected: the order is initialized already.
+        // Never connected: the order is initialized and the batches are empty.
         PgPool::connect_lazy("postgres://nobody@127.0.0.1:1/none").unwrap()
     }
 
+    /// A reservation as `reserve` makes it, with `seqs` instead of the sequence's values.
+    fn register<'a>(order: &'a WriteOrder, seqs: &[i64]) -> (DateTime<Utc>, InFlight<'a>) {
+        let mut state = order.lock();
+        let stored = state
+            .last_stored
+            .map_or_else(Utc::now, |l| l + Duration::microseconds(1));
+        state.last_stored = Some(stored);
+        state.next_write += 1;
+        let write = state.next_write;
+        state.in_flight.insert(
+            write,
+            Flight {
+                stored,
+                first_seq: seqs.first().copied(),
+            },
+        );
+        state.max_allocated = state.max_allocated.max(*seqs.last().unwrap());
+        (
+            stored,
+            InFlight {
+                order,
+                write: Some(write),
+            },
+        )
+    }
+
     #[tokio::test]
-    async fn stored_increases_and_in_flight_batches_hold_the_bounds_back() {
+    async fn in_flight_batches_hold_the_bounds_back() {
         let pool = lazy_pool();
         let order = order_at(10);
-        let a = order.enter(&pool).await.unwrap();
-        let a_stored = a.stored;
-        let a = a.allocated([11, 12]);
-        let b = order.enter(&pool).await.unwrap();
-        assert!(b.stored > a_stored, "stored strictly increases");
-        let b = b.allocated([13]);
+        let (a_stored, a) = register(&order, &[11, 12]);
+        let (b_stored, b) = register(&order, &[13]);
+        assert!(b_stored > a_stored, "stored strictly increases");
         assert_eq!(order.horizon(&pool).await.unwrap(), 10);
         assert!(order.consistent_through() < a_stored);
         drop(b); // a later batch committing first moves neither bound
@@ -223,14 +236,18 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_batch_that_fails_before_insertion_leaves_no_trace() {
+    async fn stored_increases_across_reservations() {
         let pool = lazy_pool();
         let order = order_at(5);
-        let ticket = order.enter(&pool).await.unwrap();
-        let stored = ticket.stored;
-        assert!(order.consistent_through() < stored);
-        drop(ticket);
-        assert!(order.consistent_through() >= stored);
+        let first = order.reserve(&pool, 0).await.unwrap();
+        let second = order.reserve(&pool, 0).await.unwrap();
+        let (first_stored, second_stored) = (first.stored, second.stored);
+        assert!(second_stored > first_stored);
+        assert!(first.seqs.is_empty());
+        assert!(order.consistent_through() < first_stored);
+        drop(first);
+        drop(second);
+        assert!(order.consistent_through() >= second_stored);
         assert_eq!(order.horizon(&pool).await.unwrap(), 5);
     }
 }
