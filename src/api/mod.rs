@@ -28,6 +28,9 @@ pub struct AppState {
     pub pool: PgPool,
     pub auth: Authenticator,
     pub max_body_bytes: usize,
+    /// Statement writes admitted at once; more wait briefly, then get 503 (see
+    /// [`admit_write`]). Bounds memory and queueing under overload.
+    pub write_slots: tokio::sync::Semaphore,
     /// The order of statement writes: `stored`/`seq` assignment and the bounds queries
     /// rely on (see `store::write_order`).
     pub order: crate::store::write_order::WriteOrder,
@@ -71,6 +74,20 @@ pub async fn authorize(
         )));
     }
     Ok(principal)
+}
+
+/// How long a statement write waits for a slot before the LRS answers 503.
+const WRITE_ADMISSION_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Admits a statement write, or answers 503 with Retry-After when the LRS is saturated, so
+/// that overload sheds requests quickly instead of queueing them without bound.
+pub async fn admit_write(state: &AppState) -> Result<tokio::sync::SemaphorePermit<'_>, ApiError> {
+    match tokio::time::timeout(WRITE_ADMISSION_WAIT, state.write_slots.acquire()).await {
+        Ok(Ok(permit)) => Ok(permit),
+        _ => Err(ApiError::Unavailable(
+            "the LRS is saturated with statement writes; nothing was stored, retry later".into(),
+        )),
+    }
 }
 
 /// Reads the whole body, answering 413 past the configured limit.

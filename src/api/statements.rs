@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::multipart;
 use super::params::Params;
-use super::{authorize, http_date, read_body, version, ApiError, AppState};
+use super::{admit_write, authorize, http_date, read_body, version, ApiError, AppState};
 use crate::auth::{scopes::read_reach, Access, Principal, ReadReach};
 use crate::store::attachments as store_attachments;
 use crate::store::statement_queries::{self, StatementQuery};
@@ -40,6 +40,7 @@ async fn put(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let principal = authorize(&req, &state, Access::WriteStatements).await?;
+    let _slot = admit_write(&state).await?;
     let params = Params::parse(req.query_string(), &["statementId"])?;
     let id = params
         .get("statementId")
@@ -74,6 +75,7 @@ async fn post(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let principal = authorize(&req, &state, Access::WriteStatements).await?;
+    let _slot = admit_write(&state).await?;
     Params::parse(req.query_string(), &[])?;
     let (body, parts) = statements_body(&req, payload, &state).await?;
     let statements = match body {
