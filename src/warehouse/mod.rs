@@ -207,8 +207,10 @@ impl Warehouse {
         let started = Instant::now();
         let result = self.load(pool, options, started).await;
         if let Err(e) = &result {
+            // Nothing of a failed run stays: DuckDB drops the open transaction (as it does
+            // when the process dies before the commit).
+            let _ = self.with_conn(|c| Ok(c.execute_batch("ROLLBACK")?)).await;
             if !matches!(e, WarehouseError::Interrupted) {
-                let _ = self.with_conn(|c| Ok(c.execute_batch("ROLLBACK")?)).await;
                 let message = e.to_string();
                 let _ = self
                     .with_conn(move |c| {
