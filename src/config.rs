@@ -59,6 +59,10 @@ pub struct Settings {
     pub warehouse_path: Option<PathBuf>,
     /// Seconds between ETL runs inside `cairn serve`; 0 turns the loop (and the warehouse) off.
     pub etl_interval_seconds: u64,
+    /// The read-only BI copy of the gold layer; `None` means `<data_dir>/warehouse-bi.duckdb`.
+    pub bi_path: Option<PathBuf>,
+    /// Least seconds between BI copy publications by `cairn serve`; 0 turns publishing off.
+    pub bi_publish_interval_seconds: u64,
 }
 
 impl Default for Settings {
@@ -77,6 +81,8 @@ impl Default for Settings {
             default_xapi_version: XapiVersion::V2_0_0,
             warehouse_path: None,
             etl_interval_seconds: 5,
+            bi_path: None,
+            bi_publish_interval_seconds: 60,
         }
     }
 }
@@ -96,6 +102,8 @@ pub const KEYS: &[&str] = &[
     "default_xapi_version",
     "warehouse_path",
     "etl_interval_seconds",
+    "bi_path",
+    "bi_publish_interval_seconds",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -265,6 +273,12 @@ impl Layers {
                         .parse()
                         .map_err(|_| invalid(format!("`{v}` is not a number of seconds")))?
                 }
+                "bi_path" => s.bi_path = Some(PathBuf::from(v)),
+                "bi_publish_interval_seconds" => {
+                    s.bi_publish_interval_seconds = v
+                        .parse()
+                        .map_err(|_| invalid(format!("`{v}` is not a number of seconds")))?
+                }
                 _ => unreachable!("keys are checked when collected"),
             }
         }
@@ -278,6 +292,13 @@ impl Settings {
         self.warehouse_path
             .clone()
             .unwrap_or_else(|| self.data_dir.join("warehouse.duckdb"))
+    }
+
+    /// Where the BI copy is published: `bi_path`, or `warehouse-bi.duckdb` in `data_dir`.
+    pub fn bi_file(&self) -> PathBuf {
+        self.bi_path
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("warehouse-bi.duckdb"))
     }
 }
 

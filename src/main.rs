@@ -45,6 +45,9 @@ enum Command {
         /// Warehouse file [default: <data_dir>/warehouse.duckdb] (also CAIRN_WAREHOUSE_PATH).
         #[arg(long, value_name = "FILE", global = true)]
         warehouse_path: Option<String>,
+        /// BI copy file [default: <data_dir>/warehouse-bi.duckdb] (also CAIRN_BI_PATH).
+        #[arg(long, value_name = "FILE", global = true)]
+        bi_path: Option<String>,
         #[command(subcommand)]
         action: EtlAction,
     },
@@ -60,6 +63,13 @@ enum EtlAction {
     Status,
     /// Print the data dictionary (Markdown) generated from the warehouse schema.
     Dictionary,
+    /// Publish the read-only BI copy of the gold layer now (to the bi_path setting).
+    Publish,
+    /// Write the gold layer as Parquet into DIR (facts partitioned by date_key, hive layout).
+    ExportParquet {
+        /// Target directory; replaced as a whole when the export is complete.
+        dir: PathBuf,
+    },
 }
 
 #[derive(Args)]
@@ -114,6 +124,13 @@ struct ServeArgs {
     /// Warehouse file [default: <data_dir>/warehouse.duckdb] (also CAIRN_WAREHOUSE_PATH).
     #[arg(long, value_name = "FILE")]
     warehouse_path: Option<String>,
+    /// Least seconds between publications of the read-only BI copy; 0 turns it off
+    /// [default: 60] (also CAIRN_BI_PUBLISH_INTERVAL_SECONDS).
+    #[arg(long, value_name = "SECONDS")]
+    bi_publish_interval_seconds: Option<String>,
+    /// The BI copy's file [default: <data_dir>/warehouse-bi.duckdb] (also CAIRN_BI_PATH).
+    #[arg(long, value_name = "FILE")]
+    bi_path: Option<String>,
     /// xAPI version stated on responses to requests without X-Experience-API-Version
     /// (1.0.3 or 2.0.0) [default: 2.0.0] (also CAIRN_DEFAULT_XAPI_VERSION).
     #[arg(long, value_name = "VERSION")]
@@ -219,6 +236,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     args.warehouse_path.as_deref(),
                 );
                 l.flag(
+                    "bi_publish_interval_seconds",
+                    "--bi-publish-interval-seconds",
+                    args.bi_publish_interval_seconds.as_deref(),
+                );
+                l.flag("bi_path", "--bi-path", args.bi_path.as_deref());
+                l.flag(
                     "default_xapi_version",
                     "--default-xapi-version",
                     args.default_xapi_version.as_deref(),
@@ -247,6 +270,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Etl {
             db,
             warehouse_path,
+            bi_path,
             action,
         } => {
             let settings = settings(cli.config.as_ref(), |l| {
@@ -256,6 +280,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     "--warehouse-path",
                     warehouse_path.as_deref(),
                 );
+                l.flag("bi_path", "--bi-path", bi_path.as_deref());
             })?;
             telemetry::init("warn");
             etl(&settings, action).await
@@ -294,6 +319,18 @@ async fn etl(settings: &Settings, action: EtlAction) -> anyhow::Result<()> {
                 r.millis,
                 path.display()
             );
+            if settings.bi_publish_interval_seconds > 0 {
+                warehouse.publish(&settings.bi_file()).await?;
+                println!("published {}", settings.bi_file().display());
+            }
+        }
+        EtlAction::Publish => {
+            warehouse.publish(&settings.bi_file()).await?;
+            println!("published {}", settings.bi_file().display());
+        }
+        EtlAction::ExportParquet { dir } => {
+            let written = warehouse.export_parquet(&dir).await?;
+            println!("wrote {} relations to {}", written.len(), dir.display());
         }
         EtlAction::Status | EtlAction::Dictionary => {
             println!(
@@ -312,10 +349,16 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     // The server owns the warehouse (DuckDB: one writer process) and loads it continuously.
     let (warehouse, etl_loop) = if settings.etl_interval_seconds > 0 {
         let w = std::sync::Arc::new(Warehouse::open(&settings.warehouse_file())?);
+        let publish =
+            (settings.bi_publish_interval_seconds > 0).then(|| warehouse::runner::Publish {
+                path: settings.bi_file(),
+                every: std::time::Duration::from_secs(settings.bi_publish_interval_seconds),
+            });
         let handle = warehouse::runner::spawn(
             w.clone(),
             pool.clone(),
             std::time::Duration::from_secs(settings.etl_interval_seconds),
+            publish,
         );
         (Some(w), Some(handle))
     } else {

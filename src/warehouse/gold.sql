@@ -116,6 +116,7 @@ FROM stmt WHERE cmi5_session_id IS NOT NULL GROUP BY cmi5_session_id;
 -- cmi5 §9.5 outcomes per registration and AU (course-level satisfied rows have no AU session).
 CREATE OR REPLACE VIEW fact_registration_au AS
 SELECT registration_key, actor_key, activity_key AS au_key,
+       CAST(strftime(min("timestamp"), '%Y%m%d') AS INTEGER) AS date_key,
        count(*) FILTER (WHERE verb_iri = 'http://adlnet.gov/expapi/verbs/launched') AS launches,
        min("timestamp") AS first_at, max("timestamp") AS last_at,
        min("timestamp") FILTER (WHERE verb_iri = 'http://adlnet.gov/expapi/verbs/completed') AS completed_at,

@@ -16,6 +16,7 @@
 pub mod dictionary;
 pub mod extract;
 pub mod measures;
+pub mod publish;
 pub mod runner;
 pub mod schema;
 

@@ -28,8 +28,8 @@ async fn cmi5_sessions_and_registration_outcomes_from_the_sample_scenarios() {
     {
         post_ok(&app, s).await;
     }
-    let r = w.run_once(&app.pool).await.unwrap();
-    assert_eq!(r.rows, 12);
+    crate::catch_up(&w, &app.pool).await;
+    assert_eq!(w.status(&app.pool).await.unwrap().rows_total, 12);
 
     // cmi5 §9.5.4.1: the terminated (or abandoned) duration is the session's length.
     let sessions = rows(

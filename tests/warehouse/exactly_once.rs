@@ -8,21 +8,8 @@ use sqlx::Connection;
 
 use cairn::warehouse::{RunOptions, Warehouse};
 
-use crate::helpers::{spawn_app, statement, TestApp};
+use crate::helpers::{spawn_app, statement};
 use crate::{post_ok, value, warehouse_path};
-
-/// Runs the ETL until PostgreSQL has nothing left that is not loaded (other transactions on
-/// the server may hold the bound back for a moment).
-async fn catch_up(w: &Warehouse, app: &TestApp) {
-    for _ in 0..100 {
-        w.run_once(&app.pool).await.unwrap();
-        if w.status(&app.pool).await.unwrap().lag_statements == 0 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the ETL did not catch up");
-}
 
 async fn loaded_times(w: &Warehouse, id: &str) -> String {
     value(
@@ -70,8 +57,8 @@ async fn a_statement_committed_out_of_seq_order_is_loaded_exactly_once() {
     assert!(status.lag_statements >= 1, "{status:?}");
 
     tx.commit().await.unwrap();
-    catch_up(&w, &app).await;
-    catch_up(&w, &app).await; // a re-run adds nothing
+    crate::catch_up(&w, &app.pool).await;
+    crate::catch_up(&w, &app.pool).await; // a re-run adds nothing
     assert_eq!(loaded_times(&w, &late.to_string()).await, "1");
     assert_eq!(loaded_times(&w, &after).await, "1");
     assert_eq!(
@@ -104,8 +91,8 @@ async fn a_run_interrupted_before_its_commit_leaves_nothing_and_the_rerun_loads_
         "0"
     );
     assert_eq!(value(&w, "SELECT runs FROM etl_state").await, "0");
-    catch_up(&w, &app).await;
-    catch_up(&w, &app).await;
+    crate::catch_up(&w, &app.pool).await;
+    crate::catch_up(&w, &app.pool).await;
     assert_eq!(
         value(&w, "SELECT count(*) FROM silver_statement").await,
         "5"
@@ -172,7 +159,7 @@ async fn concurrent_writers_and_interleaved_runs_match_postgres_statement_by_sta
         h.await.unwrap();
     }
     etl.await.unwrap();
-    catch_up(&w, &app).await;
+    crate::catch_up(&w, &app.pool).await;
 
     let pg: Vec<String> =
         sqlx::query_scalar("SELECT statement_id::text FROM statements WHERE NOT voided ORDER BY 1")

@@ -3,6 +3,7 @@
 #[path = "../helpers/mod.rs"]
 mod helpers;
 
+mod bi;
 mod cmi5;
 mod exactly_once;
 mod quiz_video;
@@ -65,4 +66,18 @@ pub async fn post_ok(app: &TestApp, body: &serde_json::Value) {
     let r = app.post_statements(helpers::V2, body).await;
     let status = r.status();
     assert!(status.is_success(), "{status}: {}", r.text().await.unwrap());
+}
+
+/// Runs the ETL until PostgreSQL has nothing committed that is not loaded. A statement
+/// committed a moment ago can wait for a run or two: transactions still open anywhere on the
+/// server (other tests') hold the exactly-once bound back until they end.
+pub async fn catch_up(w: &Warehouse, pool: &sqlx::PgPool) {
+    for _ in 0..200 {
+        w.run_once(pool).await.unwrap();
+        if w.status(pool).await.unwrap().lag_statements == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the ETL did not catch up");
 }

@@ -50,7 +50,7 @@ async fn quiz_item_responses_scores_and_a_late_void() {
                     "completion": true, "duration": "PT1H2M"},
          "timestamp": "2026-03-02T10:20:00Z"}
     ])).await;
-    w.run_once(&app.pool).await.unwrap();
+    crate::catch_up(&w, &app.pool).await;
 
     let items = rows(
         &w,
@@ -138,7 +138,7 @@ async fn quiz_item_responses_scores_and_a_late_void() {
         }),
     )
     .await;
-    w.run_once(&app.pool).await.unwrap();
+    crate::catch_up(&w, &app.pool).await;
     assert_eq!(
         value(&w, "SELECT count(*) FROM fact_item_response").await,
         "2"
@@ -245,7 +245,7 @@ async fn video_sessions_count_watched_seconds_once() {
         ]),
     )
     .await;
-    w.run_once(&app.pool).await.unwrap();
+    crate::catch_up(&w, &app.pool).await;
     let sessions = rows(&w,
         "SELECT session_id, watched_seconds, video_length_seconds, progress, completed, plays, pauses, seeks, date_key
          FROM fact_video_session ORDER BY session_id").await;

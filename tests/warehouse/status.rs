@@ -63,13 +63,7 @@ async fn etl_status_over_http_shows_runs_rows_and_lag() {
     assert_eq!(before["runs"], 0);
     assert_eq!(before["lag_statements"], 2);
     assert!(before["lag_seconds"].as_f64().unwrap() >= 0.0);
-    for _ in 0..100 {
-        w.run_once(&app.pool).await.unwrap();
-        if w.status(&app.pool).await.unwrap().lag_statements == 0 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    crate::catch_up(&w, &app.pool).await;
     let reader = app.credential(&[Scope::AllRead]).await;
     let after: serde_json::Value = get(Some(reader)).await.unwrap().json().await.unwrap();
     assert_eq!(after["lag_statements"], 0);
