@@ -28,7 +28,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the LRS. Without a database URL, runs a private PostgreSQL in the data directory.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply pending database migrations and exit (`serve` also applies them at start).
     Migrate(DbArgs),
     /// Manage the HTTP Basic credentials clients use.
