@@ -34,7 +34,8 @@ pub struct StatementRow {
     pub timestamp: DateTime<Utc>,
     pub voided: bool,
     pub credential_id: Option<i64>,
-    pub statement: sqlx::types::Json<Value>,
+    /// The statement JSON as text (kept verbatim as `raw_json`).
+    pub statement: String,
 }
 
 /// One link row (statement ↔ activity or agent) as read from PostgreSQL.
@@ -224,7 +225,8 @@ struct Flat {
 
 impl Flat {
     fn from_row(row: &StatementRow, run_id: i64) -> Flat {
-        let s = &row.statement.0;
+        let parsed: Value = serde_json::from_str(&row.statement).unwrap_or(Value::Null);
+        let s = &parsed;
         let actor = s.get("actor");
         let object = s.get("object");
         let object_type = object
@@ -289,7 +291,7 @@ impl Flat {
                 authority.and_then(|a| text(a.get("name"))),
                 context.and_then(|c| text(c.get("platform"))),
                 context.and_then(|c| text(c.get("language"))),
-                Some(s.to_string()),
+                Some(row.statement.clone()),
             ],
             bools: vec![
                 result

@@ -73,6 +73,8 @@ pub struct RunReport {
 pub struct RunOptions {
     /// Test hook: stop after appending, before the commit, as if the process died there.
     pub interrupt_before_commit: bool,
+    /// Statements per Arrow batch (default 20,000); tests use tiny chunks.
+    pub chunk_rows: Option<i64>,
 }
 
 /// The ETL status shown by `cairn etl status` and `GET /api/v1/etl/status`.
@@ -248,42 +250,73 @@ impl Warehouse {
             .await?;
         let mut rows_loaded = 0i64;
         let mut max_seq = 0i64;
-        let mut after = 0i64;
+        // Pre-migration rows have no insert_xid: they were all committed before the migration
+        // ran, so the first run (lower bound 0) takes them first. Then [lower, bound) in
+        // (insert_xid, seq) order. Both walks are keyset ranges on statements_insert_xid.
+        let chunk = options.chunk_rows.unwrap_or(CHUNK).max(1);
+        let mut legacy = lower == 0;
+        let (mut after_xid, mut after_seq) = (lower, 0i64);
         loop {
-            // Pre-migration rows have no insert_xid: they were all committed before the
-            // migration ran, so the first run (lower bound 0) takes them.
-            let rows: Vec<StatementRow> = sqlx::query_as(
-                r#"SELECT store_id, seq, insert_xid, statement_id, stored, "timestamp", voided,
-                          credential_id, statement
-                   FROM statements
-                   WHERE ((insert_xid >= $1 AND insert_xid < $2) OR ($1 = 0 AND insert_xid IS NULL))
-                     AND seq > $3
-                   ORDER BY seq LIMIT $4"#,
-            )
-            .bind(lower)
-            .bind(bound)
-            .bind(after)
-            .bind(CHUNK)
-            .fetch_all(&mut *tx)
-            .await?;
-            let Some(last) = rows.last() else { break };
-            after = last.seq;
-            max_seq = max_seq.max(last.seq);
+            let rows: Vec<StatementRow> = if legacy {
+                sqlx::query_as(
+                    r#"SELECT store_id, seq, insert_xid, statement_id, stored, "timestamp", voided,
+                              credential_id, statement::text AS statement
+                       FROM statements
+                       WHERE insert_xid IS NULL AND seq > $1
+                       ORDER BY insert_xid, seq LIMIT $2"#,
+                )
+                .bind(after_seq)
+                .bind(chunk)
+                .fetch_all(&mut *tx)
+                .await?
+            } else {
+                sqlx::query_as(
+                    r#"SELECT store_id, seq, insert_xid, statement_id, stored, "timestamp", voided,
+                              credential_id, statement::text AS statement
+                       FROM statements
+                       WHERE insert_xid < $1 AND (insert_xid, seq) > ($2, $3)
+                       ORDER BY insert_xid, seq LIMIT $4"#,
+                )
+                .bind(bound)
+                .bind(after_xid)
+                .bind(after_seq)
+                .bind(chunk)
+                .fetch_all(&mut *tx)
+                .await?
+            };
+            let full = rows.len() as i64 == chunk;
+            let Some(last) = rows.last() else {
+                if legacy {
+                    legacy = false;
+                    (after_xid, after_seq) = (lower, 0);
+                    continue;
+                }
+                break;
+            };
+            (after_xid, after_seq) = (last.insert_xid.unwrap_or(lower), last.seq);
+            max_seq = rows.iter().map(|r| r.seq).fold(max_seq, i64::max);
+            // The link tables' indexes lead with store_id.
             let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
+            let mut stores: Vec<i64> = rows.iter().map(|r| r.store_id).collect();
+            stores.sort_unstable();
+            stores.dedup();
             let activities: Vec<LinkRow> = sqlx::query_as(
-                "SELECT seq, usage, activity_iri AS key FROM statement_activities WHERE seq = ANY($1)",
+                "SELECT seq, usage, activity_iri AS key FROM statement_activities
+                 WHERE store_id = ANY($1) AND seq = ANY($2)",
             )
+            .bind(&stores)
             .bind(&seqs)
             .fetch_all(&mut *tx)
             .await?;
             let agents: Vec<LinkRow> = sqlx::query_as(
-                "SELECT seq, usage, ifi AS key FROM statement_agents WHERE seq = ANY($1)",
+                "SELECT seq, usage, ifi AS key FROM statement_agents
+                 WHERE store_id = ANY($1) AND seq = ANY($2)",
             )
+            .bind(&stores)
             .bind(&seqs)
             .fetch_all(&mut *tx)
             .await?;
             rows_loaded += rows.len() as i64;
-            let full = rows.len() as i64 == CHUNK;
             self.with_conn(move |c| {
                 let batch = extract::statement_batch(&rows, run_id)?;
                 let mut app = c.appender("silver_statement")?;
@@ -299,6 +332,11 @@ impl Warehouse {
             })
             .await?;
             if !full {
+                if legacy {
+                    legacy = false;
+                    (after_xid, after_seq) = (lower, 0);
+                    continue;
+                }
                 break;
             }
         }

@@ -79,6 +79,7 @@ async fn a_run_interrupted_before_its_commit_leaves_nothing_and_the_rerun_loads_
             &app.pool,
             &RunOptions {
                 interrupt_before_commit: true,
+                chunk_rows: Some(2),
             },
         )
         .await
@@ -149,6 +150,7 @@ async fn concurrent_writers_and_interleaved_runs_match_postgres_statement_by_sta
             for i in 0..20 {
                 let options = RunOptions {
                     interrupt_before_commit: i == 5,
+                    chunk_rows: Some(7), // many keyset pages per run
                 };
                 let _ = w.run_with(&app.pool, &options).await;
                 tokio::time::sleep(Duration::from_millis(25)).await;
@@ -193,5 +195,55 @@ async fn concurrent_writers_and_interleaved_runs_match_postgres_statement_by_sta
     assert_eq!(
         value(&w, "SELECT count(*) FROM fact_statement").await,
         pg_facts.to_string()
+    );
+}
+
+#[tokio::test]
+async fn rows_stored_before_the_insert_xid_migration_are_loaded_by_the_first_run_only() {
+    let app = spawn_app().await;
+    let w = Warehouse::open(&warehouse_path()).unwrap();
+    for _ in 0..3 {
+        let id = uuid::Uuid::new_v4();
+        sqlx::query(
+            r#"INSERT INTO statements (store_id, statement_id, stored, "timestamp", verb_iri, statement, insert_xid)
+               VALUES (1, $1, now(), now(), 'http://adlnet.gov/expapi/verbs/attempted', $2, NULL)"#,
+        )
+        .bind(id)
+        .bind(sqlx::types::Json(json!({"id": id.to_string(), "actor": {"mbox": "mailto:old@example.com"},
+            "verb": {"id": "http://adlnet.gov/expapi/verbs/attempted"}, "object": {"id": "http://example.com/old"}})))
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    }
+    post_ok(&app, &json!([statement(), statement()])).await;
+    // Pages of 2: the legacy rows span two pages before the insert_xid walk starts.
+    let small = RunOptions {
+        interrupt_before_commit: false,
+        chunk_rows: Some(2),
+    };
+    w.run_with(&app.pool, &small).await.unwrap();
+    post_ok(&app, &statement()).await;
+    for _ in 0..200 {
+        w.run_with(&app.pool, &small).await.unwrap();
+        if w.status(&app.pool).await.unwrap().lag_statements == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        value(
+            &w,
+            "SELECT count(*) || '/' || count(DISTINCT statement_id) FROM silver_statement"
+        )
+        .await,
+        "6/6"
+    );
+    assert_eq!(
+        value(
+            &w,
+            "SELECT count(*) FROM silver_statement WHERE insert_xid IS NULL"
+        )
+        .await,
+        "3"
     );
 }
