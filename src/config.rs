@@ -55,6 +55,14 @@ pub struct Settings {
     /// Version stated on responses to requests that carry no version header (`/about`,
     /// and the 400 such requests get elsewhere).
     pub default_xapi_version: XapiVersion,
+    /// The analytics warehouse file; `None` means `<data_dir>/warehouse.duckdb`.
+    pub warehouse_path: Option<PathBuf>,
+    /// Seconds between ETL runs inside `cairn serve`; 0 turns the loop (and the warehouse) off.
+    pub etl_interval_seconds: u64,
+    /// The read-only BI copy of the gold layer; `None` means `<data_dir>/warehouse-bi.duckdb`.
+    pub bi_path: Option<PathBuf>,
+    /// Least seconds between BI copy publications by `cairn serve`; 0 turns publishing off.
+    pub bi_publish_interval_seconds: u64,
 }
 
 impl Default for Settings {
@@ -71,6 +79,10 @@ impl Default for Settings {
             shutdown_timeout_seconds: 30,
             log: "info".into(),
             default_xapi_version: XapiVersion::V2_0_0,
+            warehouse_path: None,
+            etl_interval_seconds: 5,
+            bi_path: None,
+            bi_publish_interval_seconds: 60,
         }
     }
 }
@@ -88,6 +100,10 @@ pub const KEYS: &[&str] = &[
     "shutdown_timeout_seconds",
     "log",
     "default_xapi_version",
+    "warehouse_path",
+    "etl_interval_seconds",
+    "bi_path",
+    "bi_publish_interval_seconds",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -251,10 +267,38 @@ impl Layers {
                     s.default_xapi_version = XapiVersion::from_header(v)
                         .ok_or_else(|| invalid(format!("`{v}` is not 1.0.3 or 2.0.0")))?
                 }
+                "warehouse_path" => s.warehouse_path = Some(PathBuf::from(v)),
+                "etl_interval_seconds" => {
+                    s.etl_interval_seconds = v
+                        .parse()
+                        .map_err(|_| invalid(format!("`{v}` is not a number of seconds")))?
+                }
+                "bi_path" => s.bi_path = Some(PathBuf::from(v)),
+                "bi_publish_interval_seconds" => {
+                    s.bi_publish_interval_seconds = v
+                        .parse()
+                        .map_err(|_| invalid(format!("`{v}` is not a number of seconds")))?
+                }
                 _ => unreachable!("keys are checked when collected"),
             }
         }
         Ok(s)
+    }
+}
+
+impl Settings {
+    /// Where the warehouse lives: `warehouse_path`, or `warehouse.duckdb` in `data_dir`.
+    pub fn warehouse_file(&self) -> PathBuf {
+        self.warehouse_path
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("warehouse.duckdb"))
+    }
+
+    /// Where the BI copy is published: `bi_path`, or `warehouse-bi.duckdb` in `data_dir`.
+    pub fn bi_file(&self) -> PathBuf {
+        self.bi_path
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("warehouse-bi.duckdb"))
     }
 }
 

@@ -6,9 +6,11 @@ pub mod config;
 pub mod pg_local;
 pub mod store;
 pub mod telemetry;
+pub mod warehouse;
 pub mod xapi;
 
 use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_cors::Cors;
@@ -29,6 +31,16 @@ pub struct Application {
 impl Application {
     /// Binds `settings.listen` and prepares the server on an existing pool.
     pub fn build(settings: &Settings, pool: PgPool) -> anyhow::Result<Self> {
+        Self::build_with_warehouse(settings, pool, None)
+    }
+
+    /// [`Application::build`] with the analytics warehouse this process owns (its ETL status
+    /// is served at `/api/v1/etl/status`).
+    pub fn build_with_warehouse(
+        settings: &Settings,
+        pool: PgPool,
+        warehouse: Option<Arc<warehouse::Warehouse>>,
+    ) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(settings.listen)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.listen))?;
         let port = listener.local_addr()?.port();
@@ -45,10 +57,13 @@ impl Application {
             write_slots: tokio::sync::Semaphore::new(2 * settings.db_max_connections as usize),
             default_version: settings.default_xapi_version,
         });
+        let warehouse = warehouse.map(web::Data::new);
         let server = HttpServer::new(move || {
-            App::new()
-                .app_data(state.clone())
-                .configure(api::configure)
+            let mut app = App::new().app_data(state.clone());
+            if let Some(w) = &warehouse {
+                app = app.app_data(w.clone());
+            }
+            app.configure(api::configure)
                 .wrap(cors())
                 .wrap(tracing_actix_web::TracingLogger::default())
                 .wrap(middleware::from_fn(api::version::negotiate))

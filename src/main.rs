@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use cairn::auth::{self, Scope};
 use cairn::config::{Layers, Settings};
 use cairn::pg_local::LocalPostgres;
+use cairn::warehouse::{self, Warehouse};
 use cairn::{store, telemetry, Application};
 
 /// mimalloc: less time in malloc/free on the JSON-heavy request path, and memory returned
@@ -32,7 +33,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the LRS. Without a database URL, runs a private PostgreSQL in the data directory.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply pending database migrations and exit (`serve` also applies them at start).
     Migrate(DbArgs),
     /// Manage the HTTP Basic credentials clients use.
@@ -41,6 +42,38 @@ enum Command {
         db: DbArgs,
         #[command(subcommand)]
         action: CredentialsAction,
+    },
+    /// The analytics warehouse (DuckDB): load it from PostgreSQL, rebuild it, show its status.
+    Etl {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Warehouse file [default: <data_dir>/warehouse.duckdb] (also CAIRN_WAREHOUSE_PATH).
+        #[arg(long, value_name = "FILE", global = true)]
+        warehouse_path: Option<String>,
+        /// BI copy file [default: <data_dir>/warehouse-bi.duckdb] (also CAIRN_BI_PATH).
+        #[arg(long, value_name = "FILE", global = true)]
+        bi_path: Option<String>,
+        #[command(subcommand)]
+        action: EtlAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum EtlAction {
+    /// Load every statement committed since the last run (exactly once), then exit.
+    Run,
+    /// Delete the warehouse and load it again from PostgreSQL.
+    Rebuild,
+    /// Last run, rows loaded, lag (seconds and statements), last error.
+    Status,
+    /// Print the data dictionary (Markdown) generated from the warehouse schema.
+    Dictionary,
+    /// Publish the read-only BI copy of the gold layer now (to the bi_path setting).
+    Publish,
+    /// Write the gold layer as Parquet into DIR (facts partitioned by date_key, hive layout).
+    ExportParquet {
+        /// Target directory; replaced as a whole when the export is complete.
+        dir: PathBuf,
     },
 }
 
@@ -89,6 +122,20 @@ struct ServeArgs {
     /// Log filter, e.g. `info` or `cairn=debug` [default: info] (also CAIRN_LOG).
     #[arg(long, value_name = "FILTER")]
     log: Option<String>,
+    /// Seconds between analytics warehouse ETL runs; 0 turns the warehouse off [default: 5]
+    /// (also CAIRN_ETL_INTERVAL_SECONDS).
+    #[arg(long, value_name = "SECONDS")]
+    etl_interval_seconds: Option<String>,
+    /// Warehouse file [default: <data_dir>/warehouse.duckdb] (also CAIRN_WAREHOUSE_PATH).
+    #[arg(long, value_name = "FILE")]
+    warehouse_path: Option<String>,
+    /// Least seconds between publications of the read-only BI copy; 0 turns it off
+    /// [default: 60] (also CAIRN_BI_PUBLISH_INTERVAL_SECONDS).
+    #[arg(long, value_name = "SECONDS")]
+    bi_publish_interval_seconds: Option<String>,
+    /// The BI copy's file [default: <data_dir>/warehouse-bi.duckdb] (also CAIRN_BI_PATH).
+    #[arg(long, value_name = "FILE")]
+    bi_path: Option<String>,
     /// xAPI version stated on responses to requests without X-Experience-API-Version
     /// (1.0.3 or 2.0.0) [default: 2.0.0] (also CAIRN_DEFAULT_XAPI_VERSION).
     #[arg(long, value_name = "VERSION")]
@@ -184,6 +231,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 );
                 l.flag("log", "--log", args.log.as_deref());
                 l.flag(
+                    "etl_interval_seconds",
+                    "--etl-interval-seconds",
+                    args.etl_interval_seconds.as_deref(),
+                );
+                l.flag(
+                    "warehouse_path",
+                    "--warehouse-path",
+                    args.warehouse_path.as_deref(),
+                );
+                l.flag(
+                    "bi_publish_interval_seconds",
+                    "--bi-publish-interval-seconds",
+                    args.bi_publish_interval_seconds.as_deref(),
+                );
+                l.flag("bi_path", "--bi-path", args.bi_path.as_deref());
+                l.flag(
                     "default_xapi_version",
                     "--default-xapi-version",
                     args.default_xapi_version.as_deref(),
@@ -209,14 +272,104 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             store::migrate(&pool).await?;
             credentials(&pool, &settings, action).await
         }
+        Command::Etl {
+            db,
+            warehouse_path,
+            bi_path,
+            action,
+        } => {
+            let settings = settings(cli.config.as_ref(), |l| {
+                db_flags(l, &db);
+                l.flag(
+                    "warehouse_path",
+                    "--warehouse-path",
+                    warehouse_path.as_deref(),
+                );
+                l.flag("bi_path", "--bi-path", bi_path.as_deref());
+            })?;
+            telemetry::init("warn");
+            etl(&settings, action).await
+        }
     }
+}
+
+async fn etl(settings: &Settings, action: EtlAction) -> anyhow::Result<()> {
+    let path = settings.warehouse_file();
+    if let EtlAction::Dictionary = action {
+        let dir = std::env::temp_dir().join(format!("cairn-dictionary-{}", std::process::id()));
+        let warehouse = Warehouse::open(&dir.join("schema.duckdb"))?;
+        let text = warehouse
+            .with_conn(|c| Ok(warehouse::dictionary::generate(c)?))
+            .await?;
+        drop(warehouse);
+        let _ = std::fs::remove_dir_all(&dir);
+        print!("{text}");
+        return Ok(());
+    }
+    // Opening first: while a server owns the warehouse this fails with a clear message,
+    // before anything else is started.
+    let warehouse = match action {
+        EtlAction::Rebuild => Warehouse::recreate(&path)?,
+        _ => Warehouse::open(&path)?,
+    };
+    let (url, _pg) = database(settings).await?;
+    let pool = store::connect(&url, 2).await?;
+    store::migrate(&pool).await?;
+    match action {
+        EtlAction::Run | EtlAction::Rebuild => {
+            let r = warehouse.run_once(&pool).await?;
+            println!(
+                "loaded {} statements in {} ms into {}",
+                r.rows,
+                r.millis,
+                path.display()
+            );
+            if settings.bi_publish_interval_seconds > 0 {
+                warehouse.publish(&settings.bi_file()).await?;
+                println!("published {}", settings.bi_file().display());
+            }
+        }
+        EtlAction::Publish => {
+            warehouse.publish(&settings.bi_file()).await?;
+            println!("published {}", settings.bi_file().display());
+        }
+        EtlAction::ExportParquet { dir } => {
+            let written = warehouse.export_parquet(&dir).await?;
+            println!("wrote {} relations to {}", written.len(), dir.display());
+        }
+        EtlAction::Status | EtlAction::Dictionary => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&warehouse.status(&pool).await?)?
+            );
+        }
+    }
+    Ok(())
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     let (url, pg) = database(&settings).await?;
     let pool = store::connect(&url, settings.db_max_connections).await?;
     store::migrate(&pool).await.context("applying migrations")?;
-    let app = Application::build(&settings, pool.clone())?;
+    // The server owns the warehouse (DuckDB: one writer process) and loads it continuously.
+    let (warehouse, etl_loop) = if settings.etl_interval_seconds > 0 {
+        let w = std::sync::Arc::new(Warehouse::open(&settings.warehouse_file())?);
+        let publish =
+            (settings.bi_publish_interval_seconds > 0).then(|| warehouse::runner::Publish {
+                path: settings.bi_file(),
+                every: std::time::Duration::from_secs(settings.bi_publish_interval_seconds),
+            });
+        let handle = warehouse::runner::spawn(
+            w.clone(),
+            pool.clone(),
+            std::time::Duration::from_secs(settings.etl_interval_seconds),
+            publish,
+        );
+        (Some(w), Some(handle))
+    } else {
+        (None, None)
+    };
+    let app = Application::build_with_warehouse(&settings, pool.clone(), warehouse)?;
     tracing::info!(
         address = %settings.listen,
         port = app.port(),
@@ -224,6 +377,9 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         "Cairn is serving xAPI at /xapi"
     );
     let result = app.run_until_signal().await;
+    if let Some(h) = etl_loop {
+        h.abort();
+    }
     pool.close().await;
     drop(pg); // stops the managed PostgreSQL after the last request finished
     result.context("server error")

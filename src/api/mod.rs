@@ -9,6 +9,7 @@ pub mod agents;
 pub mod alternate;
 pub mod documents;
 pub mod error;
+pub mod etl;
 pub mod multipart;
 pub mod params;
 pub mod state;
@@ -50,6 +51,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(activities::resource())
             .service(agents::resource()),
     )
+    .service(etl::resource())
     .default_service(web::to(not_found));
 }
 

@@ -75,6 +75,8 @@ pub enum Access {
     WriteProfile,
     /// GET/HEAD on the Activities and Agents Resources.
     ReadDefinitions,
+    /// The analytics warehouse's status and reports: `all` or `all/read`.
+    ReadAnalytics,
 }
 
 /// Which statements a reader may see.
@@ -98,6 +100,7 @@ pub fn allows(scopes: &[Scope], access: Access) -> bool {
         Access::ReadProfile => has(Scope::All) || has(Scope::AllRead) || has(Scope::Profile),
         Access::WriteProfile => has(Scope::All) || has(Scope::Profile),
         // Activities and Agents show what statements (and `define`) taught the LRS.
+        Access::ReadAnalytics => has(Scope::All) || has(Scope::AllRead),
         Access::ReadDefinitions => {
             has(Scope::All)
                 || has(Scope::AllRead)

@@ -1,0 +1,191 @@
+//! Warehouse ETL throughput and freshness.
+//!
+//! `cargo bench --no-default-features --bench etl -- [--statements 1000000] [--seconds 30] [--rate 2000]`
+//!
+//! 1. Seeds a fresh database (`cairn_bench_etl` on `DATABASE_URL`'s server) with synthetic
+//!    statements written by SQL (this measures the ETL, not ingest), then times one ETL run
+//!    (PostgreSQL → Arrow → DuckDB silver) and the materialisation of the whole gold layer (the
+//!    BI copy), and prints statements per second.
+//! 2. Inserts `--rate` statements per second (batches of rate/10 every 100 ms, one transaction
+//!    each) for `--seconds` while the ETL runs every second, samples the lag (age of the oldest
+//!    statement not yet in the warehouse) every 200 ms, and prints its median and 95th percentile.
+
+use std::time::{Duration, Instant};
+
+use cairn::store;
+use cairn::warehouse::Warehouse;
+use sqlx::{Connection, PgConnection, PgPool};
+
+struct Args {
+    statements: i64,
+    seconds: u64,
+    rate: i64,
+    admin_url: String,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        statements: 1_000_000,
+        seconds: 30,
+        rate: 2000,
+        admin_url: std::env::var("DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into()),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut num = || {
+            it.next()
+                .and_then(|v| v.parse::<i64>().ok())
+                .expect("a number")
+        };
+        match flag.as_str() {
+            "--statements" => a.statements = num(),
+            "--seconds" => a.seconds = num() as u64,
+            "--rate" => a.rate = num(),
+            "--bench" => {}
+            other => panic!("unknown argument {other}; use --statements N --seconds N --rate N"),
+        }
+    }
+    a
+}
+
+const DB: &str = "cairn_bench_etl";
+
+/// Inserts `n` synthetic statements (quiz answers by 5,000 learners on 500 items, with their
+/// link rows) in one transaction, numbered from `from`.
+async fn seed(pool: &PgPool, from: i64, n: i64) -> anyhow::Result<()> {
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        r#"INSERT INTO statements (store_id, statement_id, stored, "timestamp", verb_iri, registration, statement)
+           SELECT 1, gen_random_uuid(), now(), now() - (i % 86400) * interval '1 second',
+                  'http://adlnet.gov/expapi/verbs/answered', NULL,
+                  jsonb_build_object(
+                    'actor', jsonb_build_object('objectType', 'Agent', 'name', 'Learner ' || (i % 5000),
+                                                'mbox', 'mailto:l' || (i % 5000) || '@example.com'),
+                    'verb', jsonb_build_object('id', 'http://adlnet.gov/expapi/verbs/answered',
+                                               'display', jsonb_build_object('en-US', 'answered')),
+                    'object', jsonb_build_object('objectType', 'Activity',
+                        'id', 'http://example.com/quiz/' || (i % 50) || '/q' || (i % 500),
+                        'definition', jsonb_build_object('type', 'http://adlnet.gov/expapi/activities/cmi.interaction',
+                                                         'interactionType', 'choice',
+                                                         'correctResponsesPattern', jsonb_build_array('b'))),
+                    'result', jsonb_build_object('response', CASE WHEN i % 3 = 0 THEN 'a' ELSE 'b' END,
+                                                 'success', i % 3 <> 0, 'duration', 'PT' || (i % 90) || 'S',
+                                                 'score', jsonb_build_object('raw', (i % 3 <> 0)::int, 'max', 1)),
+                    'context', jsonb_build_object('contextActivities', jsonb_build_object(
+                        'parent', jsonb_build_array(jsonb_build_object('id', 'http://example.com/quiz/' || (i % 50))))),
+                    'timestamp', to_char(now() - (i % 86400) * interval '1 second', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))
+           FROM generate_series($1::bigint, $2::bigint) AS i"#,
+    )
+    .bind(from)
+    .bind(from + n - 1)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = args();
+    let mut admin = PgConnection::connect(&args.admin_url).await?;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {DB} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await?;
+    sqlx::query(&format!("CREATE DATABASE {DB}"))
+        .execute(&mut admin)
+        .await?;
+    let url = match args.admin_url.rsplit_once('/') {
+        Some((base, _)) => format!("{base}/{DB}"),
+        None => anyhow::bail!("DATABASE_URL has no database name"),
+    };
+    let pool = store::connect(&url, 8).await?;
+    store::migrate(&pool).await?;
+    let dir = std::env::temp_dir().join(format!("cairn-bench-etl-{}", std::process::id()));
+    let warehouse = Warehouse::open(&dir.join("warehouse.duckdb"))?;
+
+    let t = Instant::now();
+    let chunk = 100_000;
+    let mut done = 0;
+    while done < args.statements {
+        let n = chunk.min(args.statements - done);
+        seed(&pool, done, n).await?;
+        done += n;
+    }
+    println!(
+        "seeded {done} statements in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+
+    let t = Instant::now();
+    let mut loaded = 0;
+    while loaded < args.statements {
+        loaded += warehouse.run_once(&pool).await?.rows;
+    }
+    let etl = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    warehouse.publish(&dir.join("warehouse-bi.duckdb")).await?;
+    let gold = t.elapsed().as_secs_f64();
+    println!(
+        "bronze → silver: {loaded} statements in {etl:.2} s = {:.0} statements/s",
+        loaded as f64 / etl
+    );
+    println!(
+        "silver → gold (all gold tables materialised in the BI copy): {gold:.2} s; \
+         bronze → gold: {:.0} statements/s",
+        loaded as f64 / (etl + gold)
+    );
+
+    // Freshness under sustained ingest.
+    let stop = Instant::now() + Duration::from_secs(args.seconds);
+    let writer = {
+        let pool = pool.clone();
+        let per_tick = (args.rate / 10).max(1);
+        let mut next = args.statements;
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(100));
+            while Instant::now() < stop {
+                tick.tick().await;
+                seed(&pool, next, per_tick).await.expect("ingest");
+                next += per_tick;
+            }
+        })
+    };
+    let warehouse = std::sync::Arc::new(warehouse);
+    let etl_loop = cairn::warehouse::runner::spawn(
+        warehouse.clone(),
+        pool.clone(),
+        Duration::from_secs(1),
+        None,
+    );
+    let mut lags = Vec::new();
+    while Instant::now() < stop {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        lags.push(warehouse.status(&pool).await?.lag_seconds);
+    }
+    writer.await?;
+    etl_loop.abort();
+    lags.sort_by(f64::total_cmp);
+    println!(
+        "freshness at {} statements/s for {} s: lag median {:.2} s, p95 {:.2} s, max {:.2} s",
+        args.rate,
+        args.seconds,
+        percentile(&lags, 0.5),
+        percentile(&lags, 0.95),
+        lags.last().copied().unwrap_or(0.0)
+    );
+    drop(warehouse);
+    let _ = std::fs::remove_dir_all(&dir);
+    pool.close().await;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {DB} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,33 @@
+//! `GET /api/v1/etl/status`: the analytics warehouse's ETL status (scope `all` or `all/read`).
+
+use std::sync::Arc;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use crate::api::{authorize, ApiError, AppState};
+use crate::auth::Access;
+use crate::warehouse::Warehouse;
+
+pub fn resource() -> actix_web::Resource {
+    web::resource("/api/v1/etl/status").route(web::get().to(status))
+}
+
+#[tracing::instrument(name = "GET /api/v1/etl/status", skip_all)]
+async fn status(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    warehouse: Option<web::Data<Arc<Warehouse>>>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&req, &state, Access::ReadAnalytics).await?;
+    let Some(warehouse) = warehouse else {
+        return Err(ApiError::NotFound(
+            "the analytics warehouse is not enabled on this server (etl_interval_seconds = 0)"
+                .into(),
+        ));
+    };
+    let status = warehouse
+        .status(&state.pool)
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!(e)))?;
+    Ok(HttpResponse::Ok().json(status))
+}

@@ -1,0 +1,431 @@
+//! The analytics warehouse: an embedded DuckDB file fed incrementally from PostgreSQL.
+//!
+//! Bronze is PostgreSQL; silver (`silver_*` tables) holds one typed row per statement plus the
+//! bridge rows; gold (dimensions and facts) is SQL inside DuckDB (`gold.sql`).
+//!
+//! Exactly-once: every statement row carries `insert_xid`, the 64-bit id of the PostgreSQL
+//! transaction that inserted it (migration 20261121180000). A run takes a snapshot and reads
+//! `B = pg_snapshot_xmin(snapshot)`: every transaction with an id below `B` has ended, and no
+//! transaction can start with an id below it any more, so the set of committed rows with
+//! `insert_xid < B` is final. The warehouse records the `B` it has loaded up to (`etl_state`)
+//! in the same DuckDB transaction as the rows; the next run loads `[B_prev, B_new)`. Commits
+//! out of `seq` order, a run killed before its commit (DuckDB rolls the transaction back) and
+//! re-runs therefore neither skip nor repeat a row. The price: a transaction left open for
+//! long anywhere on the PostgreSQL server holds the bound back (visible as lag in the status).
+
+pub mod dictionary;
+pub mod extract;
+pub mod measures;
+pub mod publish;
+pub mod runner;
+pub mod schema;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::PgPool;
+
+use extract::{LinkRow, StatementRow};
+
+/// Statements read from PostgreSQL per Arrow batch.
+const CHUNK: i64 = 20_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WarehouseError {
+    #[error(
+        "the warehouse {path} is in use by another process{holder}. A running `cairn serve` owns \
+         the warehouse and runs the ETL itself; read its status with GET /api/v1/etl/status, or \
+         stop the server to run this command"
+    )]
+    Locked { path: String, holder: String },
+    #[error("DuckDB: {0}")]
+    DuckDb(#[from] duckdb::Error),
+    #[error("PostgreSQL: {0}")]
+    Postgres(#[from] sqlx::Error),
+    #[error("{0}")]
+    Other(#[from] anyhow::Error),
+    #[error("the run was interrupted before its commit (test hook)")]
+    Interrupted,
+}
+
+/// An open warehouse file. One per process (DuckDB allows one writer process per file).
+pub struct Warehouse {
+    path: PathBuf,
+    conn: Arc<Mutex<duckdb::Connection>>,
+    /// Runs are serialized: one load at a time.
+    running: tokio::sync::Mutex<()>,
+}
+
+/// What one run did.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub run_id: i64,
+    pub rows: i64,
+    pub xid_bound: i64,
+    pub millis: i64,
+}
+
+/// Knobs for a run; the default is a normal run.
+#[derive(Debug, Default, Clone)]
+pub struct RunOptions {
+    /// Test hook: stop after appending, before the commit, as if the process died there.
+    pub interrupt_before_commit: bool,
+    /// Statements per Arrow batch (default 20,000); tests use tiny chunks.
+    pub chunk_rows: Option<i64>,
+}
+
+/// The ETL status shown by `cairn etl status` and `GET /api/v1/etl/status`.
+#[derive(Debug, Clone, Serialize)]
+pub struct EtlStatus {
+    pub warehouse: String,
+    /// Completed runs since the warehouse was created.
+    pub runs: i64,
+    pub last_run_at: Option<DateTime<Utc>>,
+    pub last_run_rows: i64,
+    pub last_run_ms: i64,
+    /// Statements in the warehouse (silver), voided ones included.
+    pub rows_total: i64,
+    /// Committed statements in PostgreSQL not yet in the warehouse.
+    pub lag_statements: i64,
+    /// Age of the oldest statement not yet in the warehouse (0 when none).
+    pub lag_seconds: f64,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<DateTime<Utc>>,
+    /// PostgreSQL transaction id below which everything is loaded.
+    pub xid_bound: i64,
+}
+
+struct State {
+    xid_bound: i64,
+    runs: i64,
+}
+
+fn locked_or(path: &Path, e: duckdb::Error) -> WarehouseError {
+    let text = e.to_string();
+    if text.contains("Could not set lock") || text.contains("Conflicting lock") {
+        let holder = text
+            .split("(PID ")
+            .nth(1)
+            .and_then(|r| r.split(')').next())
+            .map(|pid| format!(" (PID {pid})"))
+            .unwrap_or_default();
+        WarehouseError::Locked {
+            path: path.display().to_string(),
+            holder,
+        }
+    } else {
+        WarehouseError::DuckDb(e)
+    }
+}
+
+/// Opens a DuckDB file with extension auto-install/auto-load off: nothing is ever fetched
+/// from the network (research notes A1).
+pub fn open_duckdb(path: &Path, read_only: bool) -> Result<duckdb::Connection, WarehouseError> {
+    let mut config = duckdb::Config::default()
+        .enable_autoload_extension(false)?
+        .with("autoinstall_known_extensions", "false")?;
+    if read_only {
+        config = config.access_mode(duckdb::AccessMode::ReadOnly)?;
+    }
+    duckdb::Connection::open_with_flags(path, config).map_err(|e| locked_or(path, e))
+}
+
+impl Warehouse {
+    /// Opens (creating if needed) the warehouse file and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Warehouse, WarehouseError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+        }
+        let conn = open_duckdb(path, false)?;
+        conn.execute_batch(&schema::silver())?;
+        conn.execute_batch(schema::GOLD)?;
+        Ok(Warehouse {
+            path: path.to_path_buf(),
+            conn: Arc::new(Mutex::new(conn)),
+            running: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// Deletes the warehouse file (and its WAL) and creates it empty; the next run reloads
+    /// everything from PostgreSQL. Fails with [`WarehouseError::Locked`] while a server owns it.
+    pub fn recreate(path: &Path) -> Result<Warehouse, WarehouseError> {
+        drop(open_duckdb(path, false)?); // the lock check
+        for p in [
+            path.to_path_buf(),
+            PathBuf::from(format!("{}.wal", path.display())),
+        ] {
+            if p.exists() {
+                std::fs::remove_file(&p)
+                    .map_err(|e| anyhow::anyhow!("cannot remove {}: {e}", p.display()))?;
+            }
+        }
+        Warehouse::open(path)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` on the DuckDB connection on a blocking thread (STYLE.md habit 8).
+    pub async fn with_conn<T, F>(&self, f: F) -> Result<T, WarehouseError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&duckdb::Connection) -> Result<T, WarehouseError> + Send + 'static,
+    {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || f(&conn.lock().expect("duckdb connection lock")))
+            .await
+            .map_err(|e| anyhow::anyhow!("warehouse task failed: {e}"))?
+    }
+
+    async fn state(&self) -> Result<State, WarehouseError> {
+        self.with_conn(|c| {
+            Ok(
+                c.query_row("SELECT xid_bound, runs FROM etl_state", [], |r| {
+                    Ok(State {
+                        xid_bound: r.get(0)?,
+                        runs: r.get(1)?,
+                    })
+                })?,
+            )
+        })
+        .await
+    }
+
+    /// Loads every statement committed since the last run; exactly once (see module docs).
+    pub async fn run_once(&self, pool: &PgPool) -> Result<RunReport, WarehouseError> {
+        self.run_with(pool, &RunOptions::default()).await
+    }
+
+    pub async fn run_with(
+        &self,
+        pool: &PgPool,
+        options: &RunOptions,
+    ) -> Result<RunReport, WarehouseError> {
+        let _running = self.running.lock().await;
+        let started = Instant::now();
+        let result = self.load(pool, options, started).await;
+        if let Err(e) = &result {
+            // Nothing of a failed run stays: DuckDB drops the open transaction (as it does
+            // when the process dies before the commit).
+            let _ = self.with_conn(|c| Ok(c.execute_batch("ROLLBACK")?)).await;
+            if !matches!(e, WarehouseError::Interrupted) {
+                let message = e.to_string();
+                let _ = self
+                    .with_conn(move |c| {
+                        c.execute(
+                            "UPDATE etl_state SET last_error = ?, last_error_at = ?",
+                            duckdb::params![message, Utc::now().naive_utc()],
+                        )?;
+                        Ok(())
+                    })
+                    .await;
+            }
+        }
+        result
+    }
+
+    async fn load(
+        &self,
+        pool: &PgPool,
+        options: &RunOptions,
+        started: Instant,
+    ) -> Result<RunReport, WarehouseError> {
+        let state = self.state().await?;
+        let run_id = state.runs + 1;
+        let mut tx = pool.begin().await?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await?;
+        let bound: i64 =
+            sqlx::query_scalar("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+                .fetch_one(&mut *tx)
+                .await?;
+        let lower = state.xid_bound;
+        self.with_conn(|c| Ok(c.execute_batch("BEGIN TRANSACTION")?))
+            .await?;
+        let mut rows_loaded = 0i64;
+        let mut max_seq = 0i64;
+        // Pre-migration rows have no insert_xid: they were all committed before the migration
+        // ran, so the first run (lower bound 0) takes them first. Then [lower, bound) in
+        // (insert_xid, seq) order. Both walks are keyset ranges on statements_insert_xid.
+        let chunk = options.chunk_rows.unwrap_or(CHUNK).max(1);
+        let mut legacy = lower == 0;
+        let (mut after_xid, mut after_seq) = (lower, 0i64);
+        loop {
+            let rows: Vec<StatementRow> = if legacy {
+                sqlx::query_as(
+                    r#"SELECT store_id, seq, insert_xid, statement_id, stored, "timestamp", voided,
+                              credential_id, statement::text AS statement
+                       FROM statements
+                       WHERE insert_xid IS NULL AND seq > $1
+                       ORDER BY insert_xid, seq LIMIT $2"#,
+                )
+                .bind(after_seq)
+                .bind(chunk)
+                .fetch_all(&mut *tx)
+                .await?
+            } else {
+                sqlx::query_as(
+                    r#"SELECT store_id, seq, insert_xid, statement_id, stored, "timestamp", voided,
+                              credential_id, statement::text AS statement
+                       FROM statements
+                       WHERE insert_xid < $1 AND (insert_xid, seq) > ($2, $3)
+                       ORDER BY insert_xid, seq LIMIT $4"#,
+                )
+                .bind(bound)
+                .bind(after_xid)
+                .bind(after_seq)
+                .bind(chunk)
+                .fetch_all(&mut *tx)
+                .await?
+            };
+            let full = rows.len() as i64 == chunk;
+            let Some(last) = rows.last() else {
+                if legacy {
+                    legacy = false;
+                    (after_xid, after_seq) = (lower, 0);
+                    continue;
+                }
+                break;
+            };
+            (after_xid, after_seq) = (last.insert_xid.unwrap_or(lower), last.seq);
+            max_seq = rows.iter().map(|r| r.seq).fold(max_seq, i64::max);
+            // The link tables' indexes lead with store_id.
+            let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
+            let mut stores: Vec<i64> = rows.iter().map(|r| r.store_id).collect();
+            stores.sort_unstable();
+            stores.dedup();
+            let activities: Vec<LinkRow> = sqlx::query_as(
+                "SELECT seq, usage, activity_iri AS key FROM statement_activities
+                 WHERE store_id = ANY($1) AND seq = ANY($2)",
+            )
+            .bind(&stores)
+            .bind(&seqs)
+            .fetch_all(&mut *tx)
+            .await?;
+            let agents: Vec<LinkRow> = sqlx::query_as(
+                "SELECT seq, usage, ifi AS key FROM statement_agents
+                 WHERE store_id = ANY($1) AND seq = ANY($2)",
+            )
+            .bind(&stores)
+            .bind(&seqs)
+            .fetch_all(&mut *tx)
+            .await?;
+            rows_loaded += rows.len() as i64;
+            self.with_conn(move |c| {
+                let batch = extract::statement_batch(&rows, run_id)?;
+                let mut app = c.appender("silver_statement")?;
+                app.append_record_batch(batch)?;
+                app.flush()?;
+                let mut app = c.appender("silver_statement_activity")?;
+                app.append_record_batch(extract::link_batch(&activities, "activity_iri")?)?;
+                app.flush()?;
+                let mut app = c.appender("silver_statement_agent")?;
+                app.append_record_batch(extract::link_batch(&agents, "ifi")?)?;
+                app.flush()?;
+                Ok(())
+            })
+            .await?;
+            if !full {
+                if legacy {
+                    legacy = false;
+                    (after_xid, after_seq) = (lower, 0);
+                    continue;
+                }
+                break;
+            }
+        }
+        tx.rollback().await?;
+        if options.interrupt_before_commit {
+            return Err(WarehouseError::Interrupted);
+        }
+        let millis = started.elapsed().as_millis() as i64;
+        self.with_conn(move |c| {
+            // A void that arrives after its target was loaded (or before it) flags the target;
+            // gold only shows statements that are neither voided nor voiding.
+            c.execute(
+                "UPDATE silver_statement SET voided = true
+                 WHERE NOT voided AND statement_id IN (
+                     SELECT voiding_target FROM silver_statement
+                     WHERE voiding_target IS NOT NULL AND run_id = ?)",
+                [run_id],
+            )?;
+            c.execute(
+                "UPDATE silver_statement SET voided = true
+                 WHERE run_id = ? AND NOT voided AND statement_id IN (
+                     SELECT voiding_target FROM silver_statement WHERE voiding_target IS NOT NULL)",
+                [run_id],
+            )?;
+            c.execute(
+                "UPDATE etl_state SET xid_bound = ?, max_seq = greatest(max_seq, ?), runs = ?,
+                        rows_total = rows_total + ?, last_run_at = ?, last_run_rows = ?,
+                        last_run_ms = ?, last_error = NULL, last_error_at = NULL",
+                duckdb::params![
+                    bound,
+                    max_seq,
+                    run_id,
+                    rows_loaded,
+                    Utc::now().naive_utc(),
+                    rows_loaded,
+                    millis
+                ],
+            )?;
+            c.execute_batch("COMMIT")?;
+            Ok(())
+        })
+        .await?;
+        Ok(RunReport {
+            run_id,
+            rows: rows_loaded,
+            xid_bound: bound,
+            millis,
+        })
+    }
+
+    /// Last run, rows, lag and last error.
+    pub async fn status(&self, pool: &PgPool) -> Result<EtlStatus, WarehouseError> {
+        let path = self.path.display().to_string();
+        let mut status = self
+            .with_conn(move |c| {
+                Ok(c.query_row(
+                    "SELECT runs, last_run_at, last_run_rows, last_run_ms, rows_total, last_error,
+                            last_error_at, xid_bound FROM etl_state",
+                    [],
+                    |r| {
+                        let utc = |t: Option<chrono::NaiveDateTime>| t.map(|t| t.and_utc());
+                        Ok(EtlStatus {
+                            warehouse: path,
+                            runs: r.get(0)?,
+                            last_run_at: utc(r.get(1)?),
+                            last_run_rows: r.get(2)?,
+                            last_run_ms: r.get(3)?,
+                            rows_total: r.get(4)?,
+                            lag_statements: 0,
+                            lag_seconds: 0.0,
+                            last_error: r.get(5)?,
+                            last_error_at: utc(r.get(6)?),
+                            xid_bound: r.get(7)?,
+                        })
+                    },
+                )?)
+            })
+            .await?;
+        let (count, oldest): (i64, Option<DateTime<Utc>>) = sqlx::query_as(
+            "SELECT count(*), min(stored) FROM statements
+             WHERE insert_xid >= $1 OR ($1 = 0 AND insert_xid IS NULL)",
+        )
+        .bind(status.xid_bound)
+        .fetch_one(pool)
+        .await?;
+        status.lag_statements = count;
+        status.lag_seconds = oldest
+            .map(|t| ((Utc::now() - t).num_milliseconds().max(0) as f64) / 1000.0)
+            .unwrap_or(0.0);
+        Ok(status)
+    }
+}

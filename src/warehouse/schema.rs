@@ -1,0 +1,66 @@
+//! DuckDB DDL: silver tables, the ETL state and the gold views.
+
+use super::extract::{link_columns, statement_columns};
+
+/// The gold layer (views over silver).
+pub const GOLD: &str = include_str!("gold.sql");
+
+/// Gold relations, in the order the data dictionary and the BI copy list them.
+pub const GOLD_RELATIONS: &[&str] = &[
+    "dim_date",
+    "dim_time",
+    "dim_actor",
+    "dim_actor_pii",
+    "dim_verb",
+    "dim_activity",
+    "dim_course",
+    "dim_registration",
+    "dim_source",
+    "fact_statement",
+    "fact_item_response",
+    "fact_cmi5_session",
+    "fact_registration_au",
+    "fact_video_session",
+    "fact_daily_activity",
+];
+
+fn table(name: &str, cols: &[(&'static str, arrow::datatypes::DataType, &'static str)]) -> String {
+    let body: Vec<String> = cols
+        .iter()
+        .map(|(n, _, t)| format!("    \"{n}\" {t}"))
+        .collect();
+    format!(
+        "CREATE TABLE IF NOT EXISTS {name} (\n{}\n);\n",
+        body.join(",\n")
+    )
+}
+
+/// Silver tables and the state table. No primary keys: the appender is several times slower
+/// with an ART index (research notes A1), and exactly-once comes from the ETL's bound instead.
+pub fn silver() -> String {
+    let mut sql = String::new();
+    sql.push_str(&table("silver_statement", &statement_columns()));
+    sql.push_str(&table(
+        "silver_statement_activity",
+        &link_columns("activity_iri"),
+    ));
+    sql.push_str(&table("silver_statement_agent", &link_columns("ifi")));
+    sql.push_str(
+        "CREATE TABLE IF NOT EXISTS etl_state (
+    id INTEGER,
+    xid_bound BIGINT,
+    max_seq BIGINT,
+    runs BIGINT,
+    rows_total BIGINT,
+    last_run_at TIMESTAMP,
+    last_run_rows BIGINT,
+    last_run_ms BIGINT,
+    last_error VARCHAR,
+    last_error_at TIMESTAMP
+);
+INSERT INTO etl_state SELECT 1, 0, 0, 0, 0, NULL, 0, 0, NULL, NULL
+WHERE NOT EXISTS (SELECT 1 FROM etl_state);
+",
+    );
+    sql
+}

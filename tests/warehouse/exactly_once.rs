@@ -1,0 +1,249 @@
+//! Exactly-once loading: out-of-order commits, an interrupted run, re-runs, and concurrent
+//! writers with ETL runs interleaved.
+
+use std::time::Duration;
+
+use serde_json::json;
+use sqlx::Connection;
+
+use cairn::warehouse::{RunOptions, Warehouse};
+
+use crate::helpers::{spawn_app, statement};
+use crate::{post_ok, value, warehouse_path};
+
+async fn loaded_times(w: &Warehouse, id: &str) -> String {
+    value(
+        w,
+        &format!("SELECT count(*) FROM silver_statement WHERE statement_id = '{id}'"),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_statement_committed_out_of_seq_order_is_loaded_exactly_once() {
+    let app = spawn_app().await;
+    let w = Warehouse::open(&warehouse_path()).unwrap();
+    post_ok(&app, &statement()).await;
+
+    // A writer inserts (taking a lower seq) and commits only after a later statement did.
+    let late = uuid::Uuid::new_v4();
+    let mut conn = sqlx::PgConnection::connect(&app.db.url).await.unwrap();
+    let mut tx = conn.begin().await.unwrap();
+    let late_seq: i64 = sqlx::query_scalar(
+        r#"INSERT INTO statements (store_id, statement_id, stored, "timestamp", verb_iri, statement)
+           VALUES (1, $1, now(), now(), 'http://adlnet.gov/expapi/verbs/attempted', $2) RETURNING seq"#,
+    )
+    .bind(late)
+    .bind(sqlx::types::Json(json!({"id": late.to_string(), "actor": {"mbox": "mailto:late@example.com"},
+        "verb": {"id": "http://adlnet.gov/expapi/verbs/attempted"}, "object": {"id": "http://example.com/a"}})))
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    let after = uuid::Uuid::new_v4().to_string();
+    let mut s = statement();
+    s["id"] = json!(after);
+    post_ok(&app, &s).await;
+    let after_seq: i64 =
+        sqlx::query_scalar("SELECT seq FROM statements WHERE statement_id = $1::uuid")
+            .bind(&after)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(after_seq > late_seq);
+
+    w.run_once(&app.pool).await.unwrap();
+    assert_eq!(loaded_times(&w, &late.to_string()).await, "0");
+    let status = w.status(&app.pool).await.unwrap();
+    assert!(status.lag_statements >= 1, "{status:?}");
+
+    tx.commit().await.unwrap();
+    crate::catch_up(&w, &app.pool).await;
+    crate::catch_up(&w, &app.pool).await; // a re-run adds nothing
+    assert_eq!(loaded_times(&w, &late.to_string()).await, "1");
+    assert_eq!(loaded_times(&w, &after).await, "1");
+    assert_eq!(
+        value(&w, "SELECT count(*) FROM silver_statement").await,
+        "3"
+    );
+}
+
+#[tokio::test]
+async fn a_run_interrupted_before_its_commit_leaves_nothing_and_the_rerun_loads_once() {
+    let app = spawn_app().await;
+    let path = warehouse_path();
+    let w = Warehouse::open(&path).unwrap();
+    let batch: Vec<_> = (0..5).map(|_| statement()).collect();
+    post_ok(&app, &json!(batch)).await;
+    let err = w
+        .run_with(
+            &app.pool,
+            &RunOptions {
+                interrupt_before_commit: true,
+                chunk_rows: Some(2),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("interrupted"), "{err}");
+    drop(w); // the process "dies"; a new one opens the file
+    let w = Warehouse::open(&path).unwrap();
+    assert_eq!(
+        value(&w, "SELECT count(*) FROM silver_statement").await,
+        "0"
+    );
+    assert_eq!(value(&w, "SELECT runs FROM etl_state").await, "0");
+    crate::catch_up(&w, &app.pool).await;
+    crate::catch_up(&w, &app.pool).await;
+    assert_eq!(
+        value(&w, "SELECT count(*) FROM silver_statement").await,
+        "5"
+    );
+    assert_eq!(
+        value(
+            &w,
+            "SELECT count(DISTINCT statement_id) FROM silver_statement"
+        )
+        .await,
+        "5"
+    );
+    assert_eq!(
+        value(
+            &w,
+            "SELECT count(*) FROM silver_statement_agent WHERE usage = 'actor'"
+        )
+        .await,
+        "5"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_writers_and_interleaved_runs_match_postgres_statement_by_statement() {
+    let app = std::sync::Arc::new(spawn_app().await);
+    let path = warehouse_path();
+    let w = std::sync::Arc::new(Warehouse::open(&path).unwrap());
+    let mut writers = Vec::new();
+    for writer in 0..4 {
+        let app = app.clone();
+        writers.push(tokio::spawn(async move {
+            for round in 0..15 {
+                let ids: Vec<String> = (0..4).map(|_| uuid::Uuid::new_v4().to_string()).collect();
+                let batch: Vec<_> = ids.iter().map(|id| {
+                    let mut s = statement();
+                    s["id"] = json!(id);
+                    s["object"]["id"] = json!(format!("http://example.com/w{writer}/r{round}"));
+                    s
+                }).collect();
+                post_ok(&app, &json!(batch)).await;
+                if round % 3 == 0 {
+                    post_ok(&app, &json!({
+                        "actor": {"mbox": "mailto:admin@example.com"},
+                        "verb": {"id": "http://adlnet.gov/expapi/verbs/voided", "display": {"en-US": "voided"}},
+                        "object": {"objectType": "StatementRef", "id": ids[0]}
+                    })).await;
+                }
+            }
+        }));
+    }
+    let etl = {
+        let (w, app) = (w.clone(), app.clone());
+        tokio::spawn(async move {
+            for i in 0..20 {
+                let options = RunOptions {
+                    interrupt_before_commit: i == 5,
+                    chunk_rows: Some(7), // many keyset pages per run
+                };
+                let _ = w.run_with(&app.pool, &options).await;
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+        })
+    };
+    for h in writers {
+        h.await.unwrap();
+    }
+    etl.await.unwrap();
+    crate::catch_up(&w, &app.pool).await;
+
+    let pg: Vec<String> =
+        sqlx::query_scalar("SELECT statement_id::text FROM statements WHERE NOT voided ORDER BY 1")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(pg.len(), 4 * 15 * 4 - 4 * 5 + 4 * 5);
+    let wh: Vec<String> = crate::rows(
+        &w,
+        "SELECT statement_id FROM silver_statement WHERE NOT voided ORDER BY 1",
+    )
+    .await
+    .into_iter()
+    .map(|mut r| r.remove(0))
+    .collect();
+    assert_eq!(wh, pg);
+    assert_eq!(
+        value(
+            &w,
+            "SELECT count(*) - count(DISTINCT statement_id) FROM silver_statement"
+        )
+        .await,
+        "0"
+    );
+    let pg_facts: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM statements WHERE NOT voided AND voiding_target IS NULL",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        value(&w, "SELECT count(*) FROM fact_statement").await,
+        pg_facts.to_string()
+    );
+}
+
+#[tokio::test]
+async fn rows_stored_before_the_insert_xid_migration_are_loaded_by_the_first_run_only() {
+    let app = spawn_app().await;
+    let w = Warehouse::open(&warehouse_path()).unwrap();
+    for _ in 0..3 {
+        let id = uuid::Uuid::new_v4();
+        sqlx::query(
+            r#"INSERT INTO statements (store_id, statement_id, stored, "timestamp", verb_iri, statement, insert_xid)
+               VALUES (1, $1, now(), now(), 'http://adlnet.gov/expapi/verbs/attempted', $2, NULL)"#,
+        )
+        .bind(id)
+        .bind(sqlx::types::Json(json!({"id": id.to_string(), "actor": {"mbox": "mailto:old@example.com"},
+            "verb": {"id": "http://adlnet.gov/expapi/verbs/attempted"}, "object": {"id": "http://example.com/old"}})))
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    }
+    post_ok(&app, &json!([statement(), statement()])).await;
+    // Pages of 2: the legacy rows span two pages before the insert_xid walk starts.
+    let small = RunOptions {
+        interrupt_before_commit: false,
+        chunk_rows: Some(2),
+    };
+    w.run_with(&app.pool, &small).await.unwrap();
+    post_ok(&app, &statement()).await;
+    for _ in 0..200 {
+        w.run_with(&app.pool, &small).await.unwrap();
+        if w.status(&app.pool).await.unwrap().lag_statements == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        value(
+            &w,
+            "SELECT count(*) || '/' || count(DISTINCT statement_id) FROM silver_statement"
+        )
+        .await,
+        "6/6"
+    );
+    assert_eq!(
+        value(
+            &w,
+            "SELECT count(*) FROM silver_statement WHERE insert_xid IS NULL"
+        )
+        .await,
+        "3"
+    );
+}
