@@ -12,8 +12,11 @@ pub mod error;
 pub mod etl;
 pub mod multipart;
 pub mod params;
+pub mod reports;
+pub mod sql;
 pub mod state;
 pub mod statements;
+pub mod tabular;
 pub mod version;
 
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -52,6 +55,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(agents::resource()),
     )
     .service(etl::resource())
+    .service(reports::resource())
+    .service(sql::resource())
     .default_service(web::to(not_found));
 }
 
