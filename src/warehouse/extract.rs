@@ -3,47 +3,56 @@
 
 use std::sync::Arc;
 
+use anyhow::Context;
 use arrow::array::{
-    ArrayRef, BooleanBuilder, Float64Builder, Int64Builder, StringBuilder,
+    ArrayRef, BooleanBuilder, Float64Builder, Int64Builder, ListBuilder, StringBuilder,
     TimestampMicrosecondBuilder,
 };
 use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use arrow::record_batch::RecordBatch;
-use chrono::{DateTime, Utc};
-use serde_json::Value;
 use uuid::Uuid;
 
-use super::measures::{iso8601_seconds, played_seconds};
-use crate::xapi::ifi;
+use super::flatten::flatten;
+use super::pgcopy::{self, Batch, Tuples};
 
-/// cmi5 §9.6.2.1 / research notes §0.9: every cmi5 statement carries the session id here.
-pub const CMI5_SESSION: &str = "https://w3id.org/xapi/cmi5/context/extensions/sessionid";
-/// cmi5 §9.6.3.1 (`progress` result extension, 0–100).
-pub const CMI5_PROGRESS: &str = "https://w3id.org/xapi/cmi5/result/extensions/progress";
-/// xAPI Video Profile (research notes C4): context and result extensions.
-pub const VIDEO: &str = "https://w3id.org/xapi/video/extensions/";
-
-/// One statement row as read from PostgreSQL.
-#[derive(sqlx::FromRow)]
-pub struct StatementRow {
+/// One statement row as read from PostgreSQL's binary COPY, borrowed from the batch.
+pub struct StatementRow<'a> {
     pub store_id: i64,
     pub seq: i64,
     pub insert_xid: Option<i64>,
     pub statement_id: Uuid,
-    pub stored: DateTime<Utc>,
-    pub timestamp: DateTime<Utc>,
+    /// Microseconds since the Unix epoch, UTC.
+    pub stored: i64,
+    pub timestamp: i64,
     pub voided: bool,
     pub credential_id: Option<i64>,
     /// The statement JSON as text (kept verbatim as `raw_json`).
-    pub statement: String,
+    pub statement: &'a str,
 }
 
-/// One link row (statement ↔ activity or agent) as read from PostgreSQL.
-#[derive(sqlx::FromRow)]
-pub struct LinkRow {
-    pub seq: i64,
-    pub usage: String,
-    pub key: String,
+/// The COPY query's column list, in the order [`StatementRow::decode`] reads them.
+pub const STATEMENT_COPY_COLUMNS: &str = r#"store_id, seq, insert_xid, statement_id, stored, "timestamp", voided, credential_id, statement::text"#;
+
+impl<'a> StatementRow<'a> {
+    /// The next row of a binary COPY batch of [`STATEMENT_COPY_COLUMNS`].
+    pub fn decode(tuples: &mut Tuples<'a>) -> anyhow::Result<Option<StatementRow<'a>>> {
+        let Some([store_id, seq, xid, id, stored, ts, voided, credential, statement]) =
+            tuples.next_tuple::<9>()?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(StatementRow {
+            store_id: pgcopy::int8(store_id)?.context("NULL store_id")?,
+            seq: pgcopy::int8(seq)?.context("NULL seq")?,
+            insert_xid: pgcopy::int8(xid)?,
+            statement_id: pgcopy::uuid(id)?,
+            stored: pgcopy::timestamptz_micros(stored)?,
+            timestamp: pgcopy::timestamptz_micros(ts)?,
+            voided: pgcopy::boolean(voided)?,
+            credential_id: pgcopy::int8(credential)?,
+            statement: pgcopy::text(statement)?,
+        }))
+    }
 }
 
 /// A column of `silver_statement`: name, Arrow type, DuckDB type.
@@ -99,6 +108,9 @@ pub fn statement_columns() -> Vec<Col> {
         ("platform", S, "VARCHAR"),
         ("language", S, "VARCHAR"),
         ("raw_json", S, "VARCHAR"),
+        // Added in warehouse schema 2 (appended: old files gain them by ALTER TABLE).
+        ("course_iri", S, "VARCHAR"),
+        ("parent_iris", list_of_text(), "VARCHAR[]"),
     ]
 }
 
@@ -110,215 +122,231 @@ fn schema(cols: &[Col]) -> Arc<Schema> {
     ))
 }
 
-/// The first entry of a language map, preferring en-US / en (display only).
-fn lang(map: Option<&Value>) -> Option<String> {
-    let o = map?.as_object()?;
-    ["en-US", "en", "und"]
-        .iter()
-        .find_map(|k| o.get(*k))
-        .or_else(|| o.values().next())
-        .and_then(Value::as_str)
-        .map(str::to_string)
+fn list_of_text() -> DataType {
+    DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)))
 }
 
-fn text(v: Option<&Value>) -> Option<String> {
-    match v? {
-        Value::String(s) => Some(s.clone()),
-        Value::Null => None,
-        other => Some(other.to_string()),
+/// Column builders for `silver_statement`, one field per column.
+pub struct StatementBuilder {
+    seq: Int64Builder,
+    store_id: Int64Builder,
+    insert_xid: Int64Builder,
+    run_id: Int64Builder,
+    statement_id: StringBuilder,
+    stored: TimestampMicrosecondBuilder,
+    timestamp: TimestampMicrosecondBuilder,
+    actor_ifi: StringBuilder,
+    actor_object_type: StringBuilder,
+    actor_name: StringBuilder,
+    verb_iri: StringBuilder,
+    verb_display: StringBuilder,
+    object_type: StringBuilder,
+    object_id: StringBuilder,
+    object_activity_type: StringBuilder,
+    object_name: StringBuilder,
+    interaction_type: StringBuilder,
+    correct_responses: StringBuilder,
+    registration: StringBuilder,
+    cmi5_session_id: StringBuilder,
+    video_session_id: StringBuilder,
+    result_success: BooleanBuilder,
+    result_completion: BooleanBuilder,
+    score_scaled: Float64Builder,
+    score_raw: Float64Builder,
+    score_min: Float64Builder,
+    score_max: Float64Builder,
+    duration_seconds: Float64Builder,
+    response: StringBuilder,
+    progress: Float64Builder,
+    video_length: Float64Builder,
+    video_time: Float64Builder,
+    video_played_segments: StringBuilder,
+    video_watched_seconds: Float64Builder,
+    voiding_target: StringBuilder,
+    voided: BooleanBuilder,
+    credential_id: Int64Builder,
+    authority_ifi: StringBuilder,
+    authority_name: StringBuilder,
+    platform: StringBuilder,
+    language: StringBuilder,
+    raw_json: StringBuilder,
+    course_iri: StringBuilder,
+    parent_iris: ListBuilder<StringBuilder>,
+}
+
+impl StatementBuilder {
+    /// Builders for `rows` statements whose JSON totals about `json_bytes`.
+    pub fn new(rows: usize, json_bytes: usize) -> StatementBuilder {
+        let i = || Int64Builder::with_capacity(rows);
+        let s = || StringBuilder::with_capacity(rows, rows * 24);
+        let b = || BooleanBuilder::with_capacity(rows);
+        let f = || Float64Builder::with_capacity(rows);
+        let t = || TimestampMicrosecondBuilder::with_capacity(rows);
+        StatementBuilder {
+            seq: i(),
+            store_id: i(),
+            insert_xid: i(),
+            run_id: i(),
+            statement_id: StringBuilder::with_capacity(rows, rows * 36),
+            stored: t(),
+            timestamp: t(),
+            actor_ifi: s(),
+            actor_object_type: s(),
+            actor_name: s(),
+            verb_iri: s(),
+            verb_display: s(),
+            object_type: s(),
+            object_id: s(),
+            object_activity_type: s(),
+            object_name: s(),
+            interaction_type: s(),
+            correct_responses: s(),
+            registration: s(),
+            cmi5_session_id: s(),
+            video_session_id: s(),
+            result_success: b(),
+            result_completion: b(),
+            score_scaled: f(),
+            score_raw: f(),
+            score_min: f(),
+            score_max: f(),
+            duration_seconds: f(),
+            response: s(),
+            progress: f(),
+            video_length: f(),
+            video_time: f(),
+            video_played_segments: s(),
+            video_watched_seconds: f(),
+            voiding_target: s(),
+            voided: b(),
+            credential_id: i(),
+            authority_ifi: s(),
+            authority_name: s(),
+            platform: s(),
+            language: s(),
+            raw_json: StringBuilder::with_capacity(rows, json_bytes),
+            course_iri: s(),
+            parent_iris: ListBuilder::with_capacity(s(), rows),
+        }
+    }
+
+    /// Appends one statement: its PostgreSQL columns and its flattened JSON.
+    pub fn append(&mut self, row: &StatementRow<'_>, run_id: i64) {
+        let f = flatten(row.statement);
+        self.seq.append_value(row.seq);
+        self.store_id.append_value(row.store_id);
+        self.insert_xid.append_option(row.insert_xid);
+        self.run_id.append_value(run_id);
+        let mut id = uuid::Uuid::encode_buffer();
+        self.statement_id
+            .append_value(row.statement_id.hyphenated().encode_lower(&mut id));
+        self.stored.append_value(row.stored);
+        self.timestamp.append_value(row.timestamp);
+        self.actor_ifi.append_option(f.actor_ifi);
+        self.actor_object_type.append_value(f.actor_object_type);
+        self.actor_name.append_option(f.actor_name);
+        self.verb_iri.append_option(f.verb_iri);
+        self.verb_display.append_option(f.verb_display);
+        self.object_type.append_value(f.object_type);
+        self.object_id.append_option(f.object_id);
+        self.object_activity_type
+            .append_option(f.object_activity_type);
+        self.object_name.append_option(f.object_name);
+        self.interaction_type.append_option(f.interaction_type);
+        self.correct_responses.append_option(f.correct_responses);
+        self.registration.append_option(f.registration);
+        self.cmi5_session_id.append_option(f.cmi5_session_id);
+        self.video_session_id.append_option(f.video_session_id);
+        self.result_success.append_option(f.result_success);
+        self.result_completion.append_option(f.result_completion);
+        self.score_scaled.append_option(f.score_scaled);
+        self.score_raw.append_option(f.score_raw);
+        self.score_min.append_option(f.score_min);
+        self.score_max.append_option(f.score_max);
+        self.duration_seconds.append_option(f.duration_seconds);
+        self.response.append_option(f.response);
+        self.progress.append_option(f.progress);
+        self.video_length.append_option(f.video_length);
+        self.video_time.append_option(f.video_time);
+        self.video_played_segments
+            .append_option(f.video_played_segments);
+        self.video_watched_seconds
+            .append_option(f.video_watched_seconds);
+        self.voiding_target.append_option(f.voiding_target);
+        self.voided.append_value(row.voided);
+        self.credential_id.append_option(row.credential_id);
+        self.authority_ifi.append_option(f.authority_ifi);
+        self.authority_name.append_option(f.authority_name);
+        self.platform.append_option(f.platform);
+        self.language.append_option(f.language);
+        self.raw_json.append_value(row.statement);
+        self.course_iri.append_option(f.course_iri);
+        for p in &f.parent_iris {
+            self.parent_iris.values().append_value(p);
+        }
+        self.parent_iris.append(true);
+    }
+
+    /// The batch, columns in table order (the Arrow appender matches by position).
+    pub fn finish(mut self) -> anyhow::Result<RecordBatch> {
+        let arrays: Vec<ArrayRef> = vec![
+            Arc::new(self.seq.finish()),
+            Arc::new(self.store_id.finish()),
+            Arc::new(self.insert_xid.finish()),
+            Arc::new(self.run_id.finish()),
+            Arc::new(self.statement_id.finish()),
+            Arc::new(self.stored.finish()),
+            Arc::new(self.timestamp.finish()),
+            Arc::new(self.actor_ifi.finish()),
+            Arc::new(self.actor_object_type.finish()),
+            Arc::new(self.actor_name.finish()),
+            Arc::new(self.verb_iri.finish()),
+            Arc::new(self.verb_display.finish()),
+            Arc::new(self.object_type.finish()),
+            Arc::new(self.object_id.finish()),
+            Arc::new(self.object_activity_type.finish()),
+            Arc::new(self.object_name.finish()),
+            Arc::new(self.interaction_type.finish()),
+            Arc::new(self.correct_responses.finish()),
+            Arc::new(self.registration.finish()),
+            Arc::new(self.cmi5_session_id.finish()),
+            Arc::new(self.video_session_id.finish()),
+            Arc::new(self.result_success.finish()),
+            Arc::new(self.result_completion.finish()),
+            Arc::new(self.score_scaled.finish()),
+            Arc::new(self.score_raw.finish()),
+            Arc::new(self.score_min.finish()),
+            Arc::new(self.score_max.finish()),
+            Arc::new(self.duration_seconds.finish()),
+            Arc::new(self.response.finish()),
+            Arc::new(self.progress.finish()),
+            Arc::new(self.video_length.finish()),
+            Arc::new(self.video_time.finish()),
+            Arc::new(self.video_played_segments.finish()),
+            Arc::new(self.video_watched_seconds.finish()),
+            Arc::new(self.voiding_target.finish()),
+            Arc::new(self.voided.finish()),
+            Arc::new(self.credential_id.finish()),
+            Arc::new(self.authority_ifi.finish()),
+            Arc::new(self.authority_name.finish()),
+            Arc::new(self.platform.finish()),
+            Arc::new(self.language.finish()),
+            Arc::new(self.raw_json.finish()),
+            Arc::new(self.course_iri.finish()),
+            Arc::new(self.parent_iris.finish()),
+        ];
+        Ok(RecordBatch::try_new(schema(&statement_columns()), arrays)?)
     }
 }
 
-fn number(v: Option<&Value>) -> Option<f64> {
-    match v? {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.parse().ok(),
-        _ => None,
+/// The `silver_statement` batch of a binary COPY batch of [`STATEMENT_COPY_COLUMNS`].
+pub fn statement_batch(copy: &Batch, run_id: i64) -> anyhow::Result<RecordBatch> {
+    let mut b = StatementBuilder::new(copy.rows, copy.bytes.len());
+    let mut tuples = Tuples::new(&copy.bytes);
+    while let Some(row) = StatementRow::decode(&mut tuples)? {
+        b.append(&row, run_id);
     }
-}
-
-/// Micro-seconds since the epoch, UTC (warehouse times are plain UTC `TIMESTAMP`s: the bundled
-/// DuckDB has no ICU, research notes A1).
-fn micros(t: &DateTime<Utc>) -> i64 {
-    t.timestamp_micros()
-}
-
-/// Builds the `silver_statement` batch for these rows.
-pub fn statement_batch(rows: &[StatementRow], run_id: i64) -> anyhow::Result<RecordBatch> {
-    let n = rows.len();
-    let cols = statement_columns();
-    let mut ints: Vec<Int64Builder> = Vec::new();
-    let mut strs: Vec<StringBuilder> = Vec::new();
-    let mut bools: Vec<BooleanBuilder> = Vec::new();
-    let mut floats: Vec<Float64Builder> = Vec::new();
-    let mut times: Vec<TimestampMicrosecondBuilder> = Vec::new();
-    for (_, t, _) in &cols {
-        match t {
-            DataType::Int64 => ints.push(Int64Builder::with_capacity(n)),
-            DataType::Utf8 => strs.push(StringBuilder::with_capacity(n, n * 32)),
-            DataType::Boolean => bools.push(BooleanBuilder::with_capacity(n)),
-            DataType::Float64 => floats.push(Float64Builder::with_capacity(n)),
-            _ => times.push(TimestampMicrosecondBuilder::with_capacity(n)),
-        }
-    }
-    for row in rows {
-        let f = Flat::from_row(row, run_id);
-        for (i, v) in f.ints.iter().enumerate() {
-            ints[i].append_option(*v);
-        }
-        for (i, v) in f.strs.iter().enumerate() {
-            strs[i].append_option(v.as_deref());
-        }
-        for (i, v) in f.bools.iter().enumerate() {
-            bools[i].append_option(*v);
-        }
-        for (i, v) in f.floats.iter().enumerate() {
-            floats[i].append_option(*v);
-        }
-        for (i, v) in f.times.iter().enumerate() {
-            times[i].append_value(*v);
-        }
-    }
-    let (mut ii, mut si, mut bi, mut fi, mut ti) = (0, 0, 0, 0, 0);
-    let mut arrays: Vec<ArrayRef> = Vec::with_capacity(cols.len());
-    for (_, t, _) in &cols {
-        let a: ArrayRef = match t {
-            DataType::Int64 => {
-                ii += 1;
-                Arc::new(ints[ii - 1].finish())
-            }
-            DataType::Utf8 => {
-                si += 1;
-                Arc::new(strs[si - 1].finish())
-            }
-            DataType::Boolean => {
-                bi += 1;
-                Arc::new(bools[bi - 1].finish())
-            }
-            DataType::Float64 => {
-                fi += 1;
-                Arc::new(floats[fi - 1].finish())
-            }
-            _ => {
-                ti += 1;
-                Arc::new(times[ti - 1].finish())
-            }
-        };
-        arrays.push(a);
-    }
-    Ok(RecordBatch::try_new(schema(&cols), arrays)?)
-}
-
-/// A video profile extension (`…/video/extensions/<name>`).
-fn video<'a>(ext: Option<&'a Value>, name: &str) -> Option<&'a Value> {
-    ext.and_then(|e| e.get(format!("{VIDEO}{name}")))
-}
-
-/// One flattened statement, its values grouped by type in column order.
-struct Flat {
-    ints: Vec<Option<i64>>,
-    strs: Vec<Option<String>>,
-    bools: Vec<Option<bool>>,
-    floats: Vec<Option<f64>>,
-    times: Vec<i64>,
-}
-
-impl Flat {
-    fn from_row(row: &StatementRow, run_id: i64) -> Flat {
-        let parsed: Value = serde_json::from_str(&row.statement).unwrap_or(Value::Null);
-        let s = &parsed;
-        let actor = s.get("actor");
-        let object = s.get("object");
-        let object_type = object
-            .and_then(|o| o.get("objectType"))
-            .and_then(Value::as_str)
-            .unwrap_or("Activity")
-            .to_string();
-        let object_id = match object_type.as_str() {
-            "Agent" | "Group" => object.and_then(ifi::key),
-            _ => object.and_then(|o| text(o.get("id"))),
-        };
-        let definition = object.and_then(|o| o.get("definition"));
-        let result = s.get("result");
-        let score = result.and_then(|r| r.get("score"));
-        let rext = result.and_then(|r| r.get("extensions"));
-        let context = s.get("context");
-        let cext = context.and_then(|c| c.get("extensions"));
-        let segments = text(video(rext, "played-segments"));
-        let verb = s.get("verb");
-        let voiding_target = (verb.and_then(|v| v.get("id")).and_then(Value::as_str)
-            == Some("http://adlnet.gov/expapi/verbs/voided")
-            && object_type == "StatementRef")
-            .then(|| object_id.clone())
-            .flatten();
-        let authority = s.get("authority");
-        let progress = number(rext.and_then(|e| e.get(CMI5_PROGRESS)))
-            .or_else(|| number(video(rext, "progress")));
-        Flat {
-            ints: vec![
-                Some(row.seq),
-                Some(row.store_id),
-                row.insert_xid,
-                Some(run_id),
-                row.credential_id,
-            ],
-            strs: vec![
-                Some(row.statement_id.to_string()),
-                actor.and_then(ifi::key),
-                Some(
-                    actor
-                        .and_then(|a| a.get("objectType"))
-                        .and_then(Value::as_str)
-                        .unwrap_or("Agent")
-                        .to_string(),
-                ),
-                actor.and_then(|a| text(a.get("name"))),
-                verb.and_then(|v| text(v.get("id"))),
-                lang(verb.and_then(|v| v.get("display"))),
-                Some(object_type.clone()),
-                object_id,
-                definition.and_then(|d| text(d.get("type"))),
-                lang(definition.and_then(|d| d.get("name"))),
-                definition.and_then(|d| text(d.get("interactionType"))),
-                definition.and_then(|d| text(d.get("correctResponsesPattern"))),
-                context.and_then(|c| text(c.get("registration"))),
-                text(cext.and_then(|e| e.get(CMI5_SESSION))),
-                text(video(cext, "session-id")),
-                result.and_then(|r| text(r.get("response"))),
-                segments.clone(),
-                voiding_target,
-                authority.and_then(ifi::key),
-                authority.and_then(|a| text(a.get("name"))),
-                context.and_then(|c| text(c.get("platform"))),
-                context.and_then(|c| text(c.get("language"))),
-                Some(row.statement.clone()),
-            ],
-            bools: vec![
-                result
-                    .and_then(|r| r.get("success"))
-                    .and_then(Value::as_bool),
-                result
-                    .and_then(|r| r.get("completion"))
-                    .and_then(Value::as_bool),
-                Some(row.voided),
-            ],
-            floats: vec![
-                number(score.and_then(|x| x.get("scaled"))),
-                number(score.and_then(|x| x.get("raw"))),
-                number(score.and_then(|x| x.get("min"))),
-                number(score.and_then(|x| x.get("max"))),
-                result
-                    .and_then(|r| r.get("duration"))
-                    .and_then(Value::as_str)
-                    .and_then(iso8601_seconds),
-                progress,
-                number(video(cext, "length")),
-                number(video(rext, "time")),
-                segments.as_deref().and_then(played_seconds),
-            ],
-            times: vec![micros(&row.stored), micros(&row.timestamp)],
-        }
-    }
+    b.finish()
 }
 
 /// The columns of the bridge tables (`silver_statement_activity`, `silver_statement_agent`).
@@ -330,15 +358,16 @@ pub fn link_columns(key: &'static str) -> Vec<Col> {
     ]
 }
 
-/// A bridge batch (statement seq, usage, activity IRI or agent IFI).
-pub fn link_batch(rows: &[LinkRow], key: &'static str) -> anyhow::Result<RecordBatch> {
-    let mut seq = Int64Builder::with_capacity(rows.len());
-    let mut usage = StringBuilder::new();
-    let mut k = StringBuilder::new();
-    for r in rows {
-        seq.append_value(r.seq);
-        usage.append_value(&r.usage);
-        k.append_value(&r.key);
+/// A bridge batch from a binary COPY batch of `seq, usage, <key>` rows.
+pub fn link_batch(copy: &Batch, key: &'static str) -> anyhow::Result<RecordBatch> {
+    let mut seq = Int64Builder::with_capacity(copy.rows);
+    let mut usage = StringBuilder::with_capacity(copy.rows, copy.rows * 8);
+    let mut k = StringBuilder::with_capacity(copy.rows, copy.bytes.len());
+    let mut tuples = Tuples::new(&copy.bytes);
+    while let Some([s, u, v]) = tuples.next_tuple::<3>()? {
+        seq.append_value(pgcopy::int8(s)?.context("NULL seq")?);
+        usage.append_value(pgcopy::text(u)?);
+        k.append_value(pgcopy::text(v)?);
     }
     let arrays: Vec<ArrayRef> = vec![
         Arc::new(seq.finish()),

@@ -1,6 +1,8 @@
 -- Gold layer (ARCHITECTURE.md "Warehouse model"): conformed dimensions and facts as views over
 -- silver, so they are always exactly as fresh as the last ETL commit. The published BI copy
 -- materialises them as tables. Keys are md5 hex of the natural key: stable across rebuilds.
+-- Per-statement values from context activities (course_iri, parent_iris) are silver columns
+-- filled at extract time, so no view joins the bridge tables per statement.
 
 CREATE OR REPLACE VIEW stmt AS
 SELECT s.*,
@@ -9,10 +11,7 @@ SELECT s.*,
        CASE WHEN s.registration IS NOT NULL THEN md5(s.registration) END AS registration_key,
        md5(coalesce(CAST(s.credential_id AS VARCHAR), '') || '|' || coalesce(s.authority_ifi, '') || '|' || coalesce(s.platform, '')) AS source_key,
        CAST(strftime(s."timestamp", '%Y%m%d') AS INTEGER) AS date_key,
-       CAST(strftime(s."timestamp", '%H%M') AS INTEGER) AS time_key,
-       (SELECT min(a.activity_iri) FROM silver_statement_activity a
-         WHERE a.seq = s.seq AND a.usage = 'grouping'
-           AND a.activity_iri NOT LIKE 'https://w3id.org/xapi/cmi5/%') AS course_iri
+       CAST(strftime(s."timestamp", '%H%M') AS INTEGER) AS time_key
 FROM silver_statement s
 WHERE NOT s.voided AND s.voiding_target IS NULL;
 
@@ -86,8 +85,7 @@ FROM stmt;
 -- Answers to interactions (xAPI Data §2.4.4.1 interaction activities, result.response).
 CREATE OR REPLACE VIEW fact_item_response AS
 SELECT seq, statement_id, date_key, "timestamp", actor_key, activity_key AS item_key,
-       (SELECT min(md5(a.activity_iri)) FROM silver_statement_activity a
-         WHERE a.seq = stmt.seq AND a.usage = 'parent') AS assessment_key,
+       list_min(list_transform(parent_iris, lambda p: md5(p))) AS assessment_key,
        registration_key, interaction_type, response, result_success AS correct,
        score_scaled, score_raw, score_max, duration_seconds
 FROM stmt WHERE response IS NOT NULL OR interaction_type IS NOT NULL;

@@ -15,7 +15,9 @@
 
 pub mod dictionary;
 pub mod extract;
+pub mod flatten;
 pub mod measures;
+pub mod pgcopy;
 pub mod publish;
 pub mod reports;
 pub mod runner;
@@ -27,13 +29,86 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
+use futures_util::TryStreamExt;
 use serde::Serialize;
 use sqlx::PgPool;
 
-use extract::{LinkRow, StatementRow};
+use extract::STATEMENT_COPY_COLUMNS;
+use pgcopy::{Batch, Framer};
 
-/// Statements read from PostgreSQL per Arrow batch.
-const CHUNK: i64 = 20_000;
+/// Statements per Arrow batch.
+const CHUNK: i64 = 10_000;
+
+/// Threads that flatten batches and append them (DuckDB appends one at a time; flattening
+/// runs in parallel with it and with PostgreSQL sending the next rows).
+const WORKERS: usize = 2;
+
+/// A batch of rows read from PostgreSQL, waiting to be flattened and appended.
+enum Job {
+    Statements(Batch),
+    Activities(Batch),
+    Agents(Batch),
+}
+
+/// Reads a binary COPY and queues its rows in batches of `rows`.
+async fn copy_out(
+    conn: &mut sqlx::PgConnection,
+    query: &str,
+    rows: usize,
+    job: fn(Batch) -> Job,
+    jobs: &tokio::sync::mpsc::Sender<Job>,
+) -> Result<(), WarehouseError> {
+    let mut stream = conn.copy_out_raw(query).await?;
+    let mut framer = Framer::default();
+    let closed = || anyhow::anyhow!("the warehouse workers stopped");
+    while let Some(data) = stream.try_next().await? {
+        if let Some(batch) = framer.push(&data, rows)? {
+            jobs.send(job(batch)).await.map_err(|_| closed())?;
+        }
+    }
+    let rest = framer.finish()?;
+    if rest.rows > 0 {
+        jobs.send(job(rest)).await.map_err(|_| closed())?;
+    }
+    Ok(())
+}
+
+/// A worker: flattens queued batches into Arrow and appends them, inside the run's open
+/// DuckDB transaction. Returns the statements it appended and the largest seq among them.
+fn append_jobs(
+    queue: &Mutex<tokio::sync::mpsc::Receiver<Job>>,
+    conn: &Mutex<duckdb::Connection>,
+    run_id: i64,
+) -> Result<(i64, i64), WarehouseError> {
+    let (mut rows, mut max_seq) = (0i64, 0i64);
+    loop {
+        let Some(job) = queue.lock().expect("job queue lock").blocking_recv() else {
+            return Ok((rows, max_seq));
+        };
+        let (table, batch) = match job {
+            Job::Statements(b) => {
+                let batch = extract::statement_batch(&b, run_id)?;
+                rows += batch.num_rows() as i64;
+                let seqs = batch
+                    .column(0)
+                    .as_any()
+                    .downcast_ref::<arrow::array::Int64Array>()
+                    .and_then(|a| a.values().iter().copied().max());
+                max_seq = max_seq.max(seqs.unwrap_or(0));
+                ("silver_statement", batch)
+            }
+            Job::Activities(b) => (
+                "silver_statement_activity",
+                extract::link_batch(&b, "activity_iri")?,
+            ),
+            Job::Agents(b) => ("silver_statement_agent", extract::link_batch(&b, "ifi")?),
+        };
+        let c = conn.lock().expect("duckdb connection lock");
+        let mut app = c.appender(table)?;
+        app.append_record_batch(batch)?;
+        app.flush()?;
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum WarehouseError {
@@ -78,7 +153,7 @@ pub struct RunReport {
 pub struct RunOptions {
     /// Test hook: stop after appending, before the commit, as if the process died there.
     pub interrupt_before_commit: bool,
-    /// Statements per Arrow batch (default 20,000); tests use tiny chunks.
+    /// Statements per Arrow batch (default 10,000); tests use tiny chunks.
     pub chunk_rows: Option<i64>,
 }
 
@@ -151,6 +226,7 @@ impl Warehouse {
                 .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
         }
         let conn = open_duckdb(path, false)?;
+        schema::upgrade(&conn)?;
         conn.execute_batch(&schema::silver())?;
         conn.execute_batch(schema::GOLD)?;
         Ok(Warehouse {
@@ -281,98 +357,83 @@ impl Warehouse {
         let lower = state.xid_bound;
         self.with_conn(|c| Ok(c.execute_batch("BEGIN TRANSACTION")?))
             .await?;
+        // Pre-migration rows have no insert_xid: they were all committed before the migration
+        // ran, so the first run (lower bound 0) takes them too. Later runs read [lower, bound),
+        // an index range on statements_insert_xid. COPY takes no bound parameters; both
+        // bounds are integers we read ourselves.
+        let range = if lower == 0 {
+            format!("(s.insert_xid IS NULL OR s.insert_xid < {bound})")
+        } else {
+            format!("s.insert_xid >= {lower} AND s.insert_xid < {bound}")
+        };
+        let chunk = options.chunk_rows.unwrap_or(CHUNK).max(1) as usize;
+        let (jobs, queue) = tokio::sync::mpsc::channel::<Job>(WORKERS);
+        let queue = Arc::new(Mutex::new(queue));
+        let workers: Vec<_> = (0..WORKERS)
+            .map(|_| {
+                let (queue, conn) = (queue.clone(), self.conn.clone());
+                tokio::task::spawn_blocking(move || append_jobs(&queue, &conn, run_id))
+            })
+            .collect();
+        drop(queue); // the workers own the receiving end: when they stop, sending fails
+                     // The statements first, then their bridge rows (same snapshot, same range).
+        let read = async {
+            copy_out(
+                &mut tx,
+                &format!(
+                    "COPY (SELECT {STATEMENT_COPY_COLUMNS} FROM statements s WHERE {range}) \
+                     TO STDOUT (FORMAT binary)"
+                ),
+                chunk,
+                Job::Statements,
+                &jobs,
+            )
+            .await?;
+            for (table, key, job) in [
+                (
+                    "statement_activities",
+                    "activity_iri",
+                    Job::Activities as fn(Batch) -> Job,
+                ),
+                ("statement_agents", "ifi", Job::Agents),
+            ] {
+                copy_out(
+                    &mut tx,
+                    &format!(
+                        "COPY (SELECT l.seq, l.usage, l.{key} FROM {table} l \
+                         JOIN statements s ON s.store_id = l.store_id AND s.seq = l.seq \
+                         WHERE {range}) TO STDOUT (FORMAT binary)"
+                    ),
+                    chunk * 4,
+                    job,
+                    &jobs,
+                )
+                .await?;
+            }
+            Ok::<(), WarehouseError>(())
+        }
+        .await;
+        drop(jobs);
         let mut rows_loaded = 0i64;
         let mut max_seq = 0i64;
-        // Pre-migration rows have no insert_xid: they were all committed before the migration
-        // ran, so the first run (lower bound 0) takes them first. Then [lower, bound) in
-        // (insert_xid, seq) order. Both walks are keyset ranges on statements_insert_xid.
-        let chunk = options.chunk_rows.unwrap_or(CHUNK).max(1);
-        let mut legacy = lower == 0;
-        let (mut after_xid, mut after_seq) = (lower, 0i64);
-        loop {
-            let rows: Vec<StatementRow> = if legacy {
-                sqlx::query_as(
-                    r#"SELECT store_id, seq, insert_xid, statement_id, stored, "timestamp", voided,
-                              credential_id, statement::text AS statement
-                       FROM statements
-                       WHERE insert_xid IS NULL AND seq > $1
-                       ORDER BY insert_xid, seq LIMIT $2"#,
-                )
-                .bind(after_seq)
-                .bind(chunk)
-                .fetch_all(&mut *tx)
-                .await?
-            } else {
-                sqlx::query_as(
-                    r#"SELECT store_id, seq, insert_xid, statement_id, stored, "timestamp", voided,
-                              credential_id, statement::text AS statement
-                       FROM statements
-                       WHERE insert_xid < $1 AND (insert_xid, seq) > ($2, $3)
-                       ORDER BY insert_xid, seq LIMIT $4"#,
-                )
-                .bind(bound)
-                .bind(after_xid)
-                .bind(after_seq)
-                .bind(chunk)
-                .fetch_all(&mut *tx)
-                .await?
-            };
-            let full = rows.len() as i64 == chunk;
-            let Some(last) = rows.last() else {
-                if legacy {
-                    legacy = false;
-                    (after_xid, after_seq) = (lower, 0);
-                    continue;
+        let mut failed = None;
+        for w in workers {
+            match w
+                .await
+                .map_err(|e| anyhow::anyhow!("warehouse task failed: {e}"))?
+            {
+                Ok((rows, seq)) => {
+                    rows_loaded += rows;
+                    max_seq = max_seq.max(seq);
                 }
-                break;
-            };
-            (after_xid, after_seq) = (last.insert_xid.unwrap_or(lower), last.seq);
-            max_seq = rows.iter().map(|r| r.seq).fold(max_seq, i64::max);
-            // The link tables' indexes lead with store_id.
-            let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
-            let mut stores: Vec<i64> = rows.iter().map(|r| r.store_id).collect();
-            stores.sort_unstable();
-            stores.dedup();
-            let activities: Vec<LinkRow> = sqlx::query_as(
-                "SELECT seq, usage, activity_iri AS key FROM statement_activities
-                 WHERE store_id = ANY($1) AND seq = ANY($2)",
-            )
-            .bind(&stores)
-            .bind(&seqs)
-            .fetch_all(&mut *tx)
-            .await?;
-            let agents: Vec<LinkRow> = sqlx::query_as(
-                "SELECT seq, usage, ifi AS key FROM statement_agents
-                 WHERE store_id = ANY($1) AND seq = ANY($2)",
-            )
-            .bind(&stores)
-            .bind(&seqs)
-            .fetch_all(&mut *tx)
-            .await?;
-            rows_loaded += rows.len() as i64;
-            self.with_conn(move |c| {
-                let batch = extract::statement_batch(&rows, run_id)?;
-                let mut app = c.appender("silver_statement")?;
-                app.append_record_batch(batch)?;
-                app.flush()?;
-                let mut app = c.appender("silver_statement_activity")?;
-                app.append_record_batch(extract::link_batch(&activities, "activity_iri")?)?;
-                app.flush()?;
-                let mut app = c.appender("silver_statement_agent")?;
-                app.append_record_batch(extract::link_batch(&agents, "ifi")?)?;
-                app.flush()?;
-                Ok(())
-            })
-            .await?;
-            if !full {
-                if legacy {
-                    legacy = false;
-                    (after_xid, after_seq) = (lower, 0);
-                    continue;
-                }
-                break;
+                Err(e) => failed = failed.or(Some(e)),
             }
         }
+        // A worker's error explains a failed read (the queue closed under it).
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        read?;
         tx.rollback().await?;
         if options.interrupt_before_commit {
             return Err(WarehouseError::Interrupted);

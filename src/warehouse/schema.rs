@@ -35,6 +35,35 @@ fn table(name: &str, cols: &[(&'static str, arrow::datatypes::DataType, &'static
     )
 }
 
+/// Brings a warehouse file written before silver schema 2 up to date: `course_iri` and
+/// `parent_iris` are added to `silver_statement` and filled for the rows already loaded from
+/// their bridge rows, with the definitions gold used to compute per query (new rows get them
+/// from the statement JSON at extract time). One transaction; no rebuild needed.
+pub fn upgrade(c: &duckdb::Connection) -> duckdb::Result<()> {
+    let missing: i64 = c.query_row(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'silver_statement'
+           AND NOT EXISTS (SELECT 1 FROM duckdb_columns()
+                           WHERE table_name = 'silver_statement' AND column_name = 'course_iri')",
+        [],
+        |r| r.get(0),
+    )?;
+    if missing == 0 {
+        return Ok(());
+    }
+    c.execute_batch(
+        "BEGIN TRANSACTION;
+ALTER TABLE silver_statement ADD COLUMN IF NOT EXISTS course_iri VARCHAR;
+ALTER TABLE silver_statement ADD COLUMN IF NOT EXISTS parent_iris VARCHAR[];
+UPDATE silver_statement s SET
+    course_iri = (SELECT min(a.activity_iri) FROM silver_statement_activity a
+                  WHERE a.seq = s.seq AND a.usage = 'grouping'
+                    AND a.activity_iri NOT LIKE 'https://w3id.org/xapi/cmi5/%'),
+    parent_iris = coalesce((SELECT list(a.activity_iri) FROM silver_statement_activity a
+                            WHERE a.seq = s.seq AND a.usage = 'parent'), []);
+COMMIT;",
+    )
+}
+
 /// Silver tables and the state table. No primary keys: the appender is several times slower
 /// with an ART index (research notes A1), and exactly-once comes from the ETL's bound instead.
 pub fn silver() -> String {
