@@ -71,18 +71,16 @@ pub enum Report {
     },
 }
 
-/// The first context activity of `usage` for each statement (`seq`).
-fn first_context(usage: &str) -> String {
+/// `names`: a display name for the activity IRIs that `wanted` (a query returning `iri`)
+/// lists — the latest name seen on a statement's object.
+fn activity_names(wanted: &str) -> String {
     format!(
-        "(SELECT seq, min(activity_iri) AS iri FROM silver_statement_activity \
-         WHERE usage = '{usage}' GROUP BY seq)"
+        "names AS (SELECT object_id AS iri, \
+         arg_max(object_name, seq) FILTER (WHERE object_name IS NOT NULL) AS name \
+         FROM silver_statement WHERE object_type = 'Activity' AND object_id IN ({wanted}) \
+         GROUP BY object_id)"
     )
 }
-
-/// A display name for activity IRIs: the latest name seen on a statement's object.
-const ACTIVITY_NAMES: &str = "names AS (SELECT object_id AS iri, \
-     arg_max(object_name, seq) FILTER (WHERE object_name IS NOT NULL) AS name \
-     FROM silver_statement WHERE object_type = 'Activity' GROUP BY object_id)";
 
 impl Report {
     /// The report's name in URLs (`/api/v1/reports/{name}`).
@@ -155,30 +153,28 @@ stages AS (
   FROM c CROSS JOIN (VALUES (1, 'registered'), (2, 'launched'), (3, 'initialized'),
                             (4, 'progressed'), (5, 'completed'), (6, 'passed'),
                             (7, 'satisfied')) st(stage_order, stage)),
-{ACTIVITY_NAMES}
+{names}
 SELECT s.group_iri, n.name AS group_name, CAST(s.stage_order AS INTEGER) AS stage_order, s.stage,
        CAST(s.registrations AS BIGINT) AS registrations,
        round(s.registrations / nullif(lag(s.registrations) OVER w, 0), 4) AS conversion_from_previous,
        round(s.registrations / nullif(s.registered, 0), 4) AS conversion_from_registered
 FROM stages s LEFT JOIN names n ON n.iri = s.group_iri
 WINDOW w AS (PARTITION BY s.group_iri ORDER BY s.stage_order)
-ORDER BY s.group_iri, s.stage_order"
+ORDER BY s.group_iri, s.stage_order",
+        names = activity_names("SELECT group_iri FROM c")
     )
 }
 
 /// Item responses with their assessment (the first `parent` context activity) and whether
 /// each is the learner's first attempt at the item.
-fn responses() -> String {
-    format!(
-        "resp AS (
-  SELECT b.seq, b.actor_key, coalesce(p.iri, '') AS assessment_iri, b.object_id AS item_iri,
-         b.response, CAST(b.result_success AS INTEGER) AS correct, b.\"timestamp\",
-         row_number() OVER (PARTITION BY b.actor_key, b.object_id
-                            ORDER BY b.\"timestamp\", b.seq) = 1 AS first_attempt
-  FROM base b LEFT JOIN {} p ON p.seq = b.seq
-  WHERE (b.response IS NOT NULL OR b.interaction_type IS NOT NULL) AND b.object_type = 'Activity')",
-        first_context("parent")
-    )
+fn responses() -> &'static str {
+    "resp AS (
+  SELECT seq, actor_key, coalesce(list_min(parent_iris), '') AS assessment_iri,
+         object_id AS item_iri, response, CAST(result_success AS INTEGER) AS correct,
+         row_number() OVER (PARTITION BY actor_key, object_id
+                            ORDER BY \"timestamp\", seq) = 1 AS first_attempt
+  FROM base
+  WHERE (response IS NOT NULL OR interaction_type IS NOT NULL) AND object_type = 'Activity')"
 }
 
 /// Per item: attempts, learners, difficulty (p-value of first attempts) and discrimination
@@ -195,7 +191,7 @@ stats AS (
   FROM first f JOIN totals t USING (actor_key, assessment_iri)
   GROUP BY ALL),
 attempts AS (SELECT assessment_iri, item_iri, count(*) AS attempts FROM resp GROUP BY ALL),
-{ACTIVITY_NAMES}
+{names}
 SELECT nullif(a.assessment_iri, '') AS assessment_iri, a.item_iri, n.name AS item_name,
        CAST(a.attempts AS BIGINT) AS attempts, CAST(s.learners AS BIGINT) AS learners,
        round(s.p_value, 4) AS difficulty_p_value,
@@ -206,7 +202,8 @@ SELECT nullif(a.assessment_iri, '') AS assessment_iri, a.item_iri, n.name AS ite
 FROM attempts a JOIN stats s USING (assessment_iri, item_iri)
 LEFT JOIN names n ON n.iri = a.item_iri
 ORDER BY a.assessment_iri, a.item_iri",
-        responses()
+        responses(),
+        names = activity_names("SELECT item_iri FROM attempts")
     )
 }
 
@@ -318,6 +315,7 @@ ORDER BY learner, course_iri NULLS FIRST",
 fn video_sessions() -> &'static str {
     "vs AS (
   SELECT video_session_id, any_value(actor_key) AS actor_key, any_value(object_id) AS video_iri,
+         arg_max(object_name, seq) AS video_name,
          max(video_length) AS length_seconds,
          coalesce(max(video_watched_seconds), 0) AS watched_seconds,
          arg_max(video_played_segments, coalesce(video_watched_seconds, 0))
@@ -332,7 +330,8 @@ fn video_sessions() -> &'static str {
 fn video_engagement() -> String {
     format!(
         "{},
-{ACTIVITY_NAMES}
+names AS (SELECT video_iri AS iri, arg_max(video_name, video_session_id) FILTER (WHERE video_name IS NOT NULL) AS name
+          FROM vs GROUP BY video_iri)
 SELECT v.video_iri, n.name AS video_name, max(v.length_seconds) AS length_seconds,
        CAST(count(DISTINCT v.actor_key) AS BIGINT) AS viewers,
        CAST(count(*) AS BIGINT) AS sessions,

@@ -82,6 +82,17 @@ pub fn parse_learner(value: &str) -> Result<String, FilterError> {
     }
 }
 
+/// The silver columns reports read, and the gold keys they need (as `stmt` defines them). An
+/// explicit list: reports never read the raw JSON.
+const BASE_COLUMNS: &str = "seq, \"timestamp\", coalesce(actor_ifi, 'anonymous') AS actor_key, \
+     actor_ifi, actor_name, verb_iri, verb_display, object_type, object_id, object_name, \
+     object_activity_type, interaction_type, registration, cmi5_session_id, video_session_id, \
+     result_success, result_completion, score_scaled, duration_seconds, response, progress, \
+     video_length, video_played_segments, video_watched_seconds, platform, authority_name, \
+     md5(coalesce(CAST(credential_id AS VARCHAR), '') || '|' || coalesce(authority_ifi, '') \
+         || '|' || coalesce(platform, '')) AS source_key, \
+     course_iri, parent_iris";
+
 impl Filters {
     /// `base AS (…)`: the filtered statements, and the values bound to its placeholders, in
     /// order. Only the filters given appear, so DuckDB can push them down.
@@ -121,12 +132,12 @@ impl Filters {
             params.push(V::Text(s.clone()));
             params.push(V::Text(s.clone()));
         }
-        let filter = if clauses.is_empty() {
-            String::new()
-        } else {
-            format!(" WHERE {}", clauses.join(" AND "))
-        };
-        (format!("base AS (SELECT * FROM stmt{filter})"), params)
+        // Gold's rule (`stmt`): a statement counts when it is neither voided nor voiding.
+        let filter = format!(
+            " WHERE NOT voided AND voiding_target IS NULL{}",
+            clauses.iter().map(|c| format!(" AND {c}")).collect::<String>()
+        );
+        (format!("base AS (SELECT {BASE_COLUMNS} FROM silver_statement{filter})"), params)
     }
 }
 
@@ -156,7 +167,7 @@ mod tests {
     #[test]
     fn only_given_filters_are_bound() {
         let (sql, params) = Filters::default().base_cte();
-        assert_eq!(sql, "base AS (SELECT * FROM stmt)");
+        assert!(sql.ends_with("FROM silver_statement WHERE NOT voided AND voiding_target IS NULL)"));
         assert!(params.is_empty());
         let f = Filters {
             course: Some("http://c".into()),
