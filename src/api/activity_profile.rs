@@ -21,7 +21,7 @@ pub fn resource() -> Resource {
         .default_service(documents::method_not_allowed(Kind::ActivityProfile))
 }
 
-/// Stores a Activity Profile document, replacing any document with this id.
+/// Stores an Activity Profile document, replacing any document with this id.
 ///
 /// The exact bytes and Content-Type are kept. Over an existing document, a PUT needs
 /// `If-Match` or `If-None-Match` (Communication §3.1). Scopes: `all` or `profile`.
@@ -48,7 +48,7 @@ pub async fn put(
     documents::store(Kind::ActivityProfile, Write::Put, req, state, payload).await
 }
 
-/// Stores a Activity Profile document, or merges a JSON Object into the stored JSON Object.
+/// Stores an Activity Profile document, or merges a JSON Object into the stored JSON Object.
 ///
 /// Communication §2.2.s7–s8: when both are JSON Objects their top-level properties are merged;
 /// otherwise the document is stored as with PUT where none exists. Scopes: `all` or `profile`.

@@ -5,7 +5,9 @@
 //!
 //! To document a new endpoint: annotate its handler with `#[utoipa::path(...)]` (tag, security,
 //! `CommonErrors` for the shared error responses) and add the handler to `paths(...)` below,
-//! and its tag to `tags(...)` when it is a new one.
+//! and its tag to `tags(...)` when it is a new one. The first line of the handler's doc
+//! comment is the operation's summary, the rest its description; operation ids are derived
+//! from method and path.
 
 pub mod params;
 pub mod responses;
@@ -75,7 +77,7 @@ pub const BASIC: &str = "basic";
             responses::Unavailable,
         )
     ),
-    modifiers(&BasicAuth, &XapiHeaders),
+    modifiers(&BasicAuth, &XapiHeaders, &OperationIds),
     tags(
         (name = "About", description = "The xAPI versions this LRS serves (xAPI 1.0.3 Communication §2.8)."),
         (name = "Statements", description = "The Statement Resource (xAPI 1.0.3 Communication §2.1): store, fetch and query statements, with attachments."),
@@ -200,6 +202,34 @@ fn state_versions(operation: &mut Operation, statements: bool) {
                     ))
                     .build(),
             );
+        }
+    }
+}
+
+/// Operation ids from method and path (`get_xapi_activities_state`): unique by construction,
+/// where the handlers' names repeat across resources and GET and HEAD share a handler.
+struct OperationIds;
+
+impl Modify for OperationIds {
+    fn modify(&self, openapi: &mut Document) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let words: Vec<&str> = path
+                .split(|c: char| !c.is_ascii_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .collect();
+            let operations = [
+                ("get", &mut item.get),
+                ("put", &mut item.put),
+                ("post", &mut item.post),
+                ("delete", &mut item.delete),
+                ("head", &mut item.head),
+                ("patch", &mut item.patch),
+            ];
+            for (method, operation) in operations {
+                if let Some(operation) = operation {
+                    operation.operation_id = Some(format!("{method}_{}", words.join("_")));
+                }
+            }
         }
     }
 }

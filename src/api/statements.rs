@@ -35,9 +35,9 @@ pub fn resource() -> Resource {
         }))
 }
 
-/// `PUT /xapi/statements?statementId=…`: stores one statement with the given id; 204.
+/// Stores one statement under the given id.
 ///
-/// Communication §2.1.1. A statement with this id and the same content (by the statement
+/// `PUT /xapi/statements?statementId=…` (Communication §2.1.1): 204. A statement with this id and the same content (by the statement
 /// comparison rules) is accepted again; different content is a 409. Scopes: `all` or
 /// `statements/write`.
 #[utoipa::path(
@@ -94,9 +94,9 @@ pub async fn put(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// `POST /xapi/statements`: stores one statement or an array; answers the ids in order.
+/// Stores a statement or a batch of statements; answers their ids.
 ///
-/// Communication §2.1.2. A batch is stored whole or not at all. Scopes: `all` or
+/// `POST /xapi/statements` (Communication §2.1.2): the ids in request order. A batch is stored whole or not at all. Scopes: `all` or
 /// `statements/write`.
 ///
 /// **Alternate request syntax** (Communication §1.3, xAPI 1.0.x only; 2.0 requests using it get
@@ -327,10 +327,10 @@ const QUERY_PARAMS: [&str; 15] = [
 /// Largest page; `limit=0` asks for it (Communication §2.1.3).
 const MAX_LIMIT: i64 = 1000;
 
-/// `GET /xapi/statements` (Communication §2.1.3): one statement by `statementId` /
-/// `voidedStatementId`, or a filtered, paged query.
+/// Fetches one statement, or queries statements page by page.
 ///
-/// A query answers a `StatementResult` whose `more` IRL fetches the next page. Scopes: `all`,
+/// `GET /xapi/statements` (Communication §2.1.3): one statement by `statementId` /
+/// `voidedStatementId`, or a filtered, paged query. A query answers a `StatementResult` whose `more` IRL fetches the next page. Scopes: `all`,
 /// `all/read`, `statements/read`, or `statements/read/mine` (only the statements this
 /// credential stored).
 #[utoipa::path(
