@@ -4,7 +4,7 @@
 use actix_web::{web, HttpRequest, HttpResponse, Resource};
 
 use super::documents;
-use super::openapi::params::{Preconditions, Since, ProfileActivity};
+use super::openapi::params::{Preconditions, ProfileActivity, Since};
 use super::openapi::responses::{
     CommonErrors, Conflict, NotFound, PayloadTooLarge, PreconditionFailed,
 };

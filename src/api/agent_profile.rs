@@ -4,7 +4,7 @@
 use actix_web::{web, HttpRequest, HttpResponse, Resource};
 
 use super::documents;
-use super::openapi::params::{Preconditions, Since, AgentParam};
+use super::openapi::params::{AgentParam, Preconditions, Since};
 use super::openapi::responses::{
     CommonErrors, Conflict, NotFound, PayloadTooLarge, PreconditionFailed,
 };

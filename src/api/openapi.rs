@@ -167,9 +167,10 @@ fn require_version(operation: &mut Operation) {
             "The xAPI version of the request (Communication §3.3): `1.0.0`–`1.0.3` or `2.0.0`. \
              Missing or unsupported: 400.",
         ))
-        .schema(Some(utoipa::openapi::ObjectBuilder::new().schema_type(
-            utoipa::openapi::schema::Type::String,
-        )))
+        .schema(Some(
+            utoipa::openapi::ObjectBuilder::new()
+                .schema_type(utoipa::openapi::schema::Type::String),
+        ))
         .example(Some(serde_json::json!("2.0.0")))
         .build();
     operation

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::multipart;
 use super::openapi::params::{StatementId, StatementParams};
 use super::openapi::responses::{CommonErrors, Conflict, NotFound, PayloadTooLarge};
-use super::openapi::schemas::{AlternateRequest, Statement, StatementOrResult};
+use super::openapi::schemas::{AlternateRequest, Statement, StatementOrBatch, StatementOrResult};
 use super::params::Params;
 use super::{admit_write, authorize, http_date, read_body, version, ApiError, AppState};
 use crate::auth::{scopes::read_reach, Access, Principal, ReadReach};
@@ -122,7 +122,7 @@ pub async fn put(
             attachment with `X-Experience-API-Hash` and `Content-Transfer-Encoding: binary` \
             (Communication §1.5.2); or, with `?method=`, the alternate-syntax form.",
         content(
-            (Vec<Statement> = "application/json"),
+            (StatementOrBatch = "application/json"),
             ("multipart/mixed"),
             (AlternateRequest = "application/x-www-form-urlencoded")
         )

@@ -123,7 +123,14 @@ async fn the_docs_page_is_served_self_contained() {
     let page = response.text().await.unwrap();
     assert!(page.contains("fetch(\"/openapi.json\")"));
     // Nothing is loaded from elsewhere: no external scripts, styles or fonts.
-    for needle in ["<script src", "<link", "@import", "@font-face", "//cdn", "url(http"] {
+    for needle in [
+        "<script src",
+        "<link",
+        "@import",
+        "@font-face",
+        "//cdn",
+        "url(http",
+    ] {
         assert!(!page.contains(needle), "the page references {needle}");
     }
 }

@@ -131,7 +131,10 @@ pub struct Since {
 #[into_params(parameter_in = Header)]
 pub struct Preconditions {
     /// The quoted ETag the document must have (or `*`: it must exist); otherwise 412.
-    #[param(rename = "If-Match", example = "\"2fd4e1c67a2d28fced849ee1bb76e7391b93eb12\"")]
+    #[param(
+        rename = "If-Match",
+        example = "\"2fd4e1c67a2d28fced849ee1bb76e7391b93eb12\""
+    )]
     pub if_match: Option<String>,
     /// `*`: the document must not exist yet; otherwise 412.
     #[param(rename = "If-None-Match", example = "*")]

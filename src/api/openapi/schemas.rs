@@ -2,7 +2,7 @@
 //! objects are JSON checked by `crate::xapi`, so they appear here as documented free-form
 //! objects rather than a hand-made model of the whole specification.
 
-use utoipa::openapi::schema::{AnyOfBuilder, Schema};
+use utoipa::openapi::schema::{AnyOfBuilder, ArrayBuilder, Schema};
 use utoipa::openapi::{Ref, RefOr};
 use utoipa::{PartialSchema, ToSchema};
 
@@ -23,7 +23,9 @@ pub struct StatementResult {
     pub statements: Vec<Statement>,
     /// Relative IRL of the next page (`/xapi/statements?…&from=…`), or an empty string when
     /// this is the last page.
-    #[schema(example = "/xapi/statements?verb=http%3A%2F%2Fadlnet.gov%2Fexpapi%2Fverbs%2Fcompleted&from=41")]
+    #[schema(
+        example = "/xapi/statements?verb=http%3A%2F%2Fadlnet.gov%2Fexpapi%2Fverbs%2Fcompleted&from=41"
+    )]
     pub more: String,
 }
 
@@ -98,5 +100,26 @@ impl ToSchema for StatementOrResult {
         schemas.push((Statement::name().into(), Statement::schema()));
         schemas.push((StatementResult::name().into(), StatementResult::schema()));
         <StatementResult as ToSchema>::schemas(schemas);
+    }
+}
+
+/// What `POST /xapi/statements` takes in JSON: one statement or an array of them.
+pub struct StatementOrBatch;
+
+impl PartialSchema for StatementOrBatch {
+    fn schema() -> RefOr<Schema> {
+        AnyOfBuilder::new()
+            .item(Ref::from_schema_name(Statement::name()))
+            .item(ArrayBuilder::new().items(Ref::from_schema_name(Statement::name())))
+            .description(Some(
+                "One statement, or an array of statements stored together or not at all.",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for StatementOrBatch {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((Statement::name().into(), Statement::schema()));
     }
 }
