@@ -29,7 +29,14 @@ pub fn resource() -> Resource {
     put,
     path = "/xapi/agents/profile",
     tag = "Agent Profile",
-    params(AgentParam, ("profileId" = String, Query, description = "The id of the profile document."), Preconditions),
+    params(
+        AgentParam,
+        (
+            "profileId" = String, Query,
+            description = "The id of the profile document."
+        ),
+        Preconditions
+    ),
     request_body(description = "The document, of any content type.", content(("*/*"))),
     responses(
         (status = 204, description = "Stored"),
@@ -56,7 +63,14 @@ pub async fn put(
     post,
     path = "/xapi/agents/profile",
     tag = "Agent Profile",
-    params(AgentParam, ("profileId" = String, Query, description = "The id of the profile document."), Preconditions),
+    params(
+        AgentParam,
+        (
+            "profileId" = String, Query,
+            description = "The id of the profile document."
+        ),
+        Preconditions
+    ),
     request_body(
         description = "The document: a JSON Object to merge, or any content type when there is \
             no document yet.",
@@ -88,14 +102,24 @@ pub async fn post(
     method(get, head),
     path = "/xapi/agents/profile",
     tag = "Agent Profile",
-    params(AgentParam, ("profileId" = Option<String>, Query, description = "The id of the profile document; without it, the ids are listed."), Since),
+    params(
+        AgentParam,
+        (
+            "profileId" = Option<String>, Query,
+            description = "The id of the profile document; without it, the ids are listed."
+        ),
+        Since
+    ),
     responses(
         (
             status = 200,
             description = "The document as stored, or the array of profile ids",
             headers(
                 ("ETag" = String, description = "Quoted SHA-1 of the body"),
-                ("Last-Modified" = String, description = "When the document (or the newest listed one) was stored")
+                (
+                    "Last-Modified" = String,
+                    description = "When the document (or the newest listed one) was stored"
+                )
             ),
             content((Vec<String> = "application/json"), ("*/*"))
         ),
@@ -115,7 +139,14 @@ pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRes
     delete,
     path = "/xapi/agents/profile",
     tag = "Agent Profile",
-    params(AgentParam, ("profileId" = String, Query, description = "The id of the profile document."), Preconditions),
+    params(
+        AgentParam,
+        (
+            "profileId" = String, Query,
+            description = "The id of the profile document."
+        ),
+        Preconditions
+    ),
     responses(
         (status = 204, description = "Deleted (or there was nothing to delete)"),
         (status = 412, response = PreconditionFailed),

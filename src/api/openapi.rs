@@ -32,7 +32,8 @@ pub const BASIC: &str = "basic";
     info(
         title = "Cairn",
         description = "Cairn is an xAPI Learning Record Store (xAPI 1.0.3 and 2.0 / IEEE \
-            9274.1.1) on PostgreSQL, with an embedded DuckDB analytics warehouse.\n\n\
+            9274.1.1) on PostgreSQL, with an embedded DuckDB analytics warehouse. Section \
+            numbers (§) refer to xAPI 1.0.3 Communication unless they say otherwise.\n\n\
             Every request under `/xapi` except `/xapi/about` carries an \
             `X-Experience-API-Version` header (`1.0.0`–`1.0.3` or `2.0.0`); every response \
             under `/xapi` states the version served in the same header. Requests authenticate \
@@ -79,13 +80,32 @@ pub const BASIC: &str = "basic";
     ),
     modifiers(&BasicAuth, &XapiHeaders, &OperationIds),
     tags(
-        (name = "About", description = "The xAPI versions this LRS serves (xAPI 1.0.3 Communication §2.8)."),
-        (name = "Statements", description = "The Statement Resource (xAPI 1.0.3 Communication §2.1): store, fetch and query statements, with attachments."),
-        (name = "State", description = "The State Resource (xAPI 1.0.3 Communication §2.3): documents an Activity keeps for an Agent (and registration)."),
-        (name = "Activity Profile", description = "The Activity Profile Resource (xAPI 1.0.3 Communication §2.7): documents about an Activity."),
-        (name = "Agent Profile", description = "The Agent Profile Resource (xAPI 1.0.3 Communication §2.6): documents about an Agent."),
-        (name = "Activities", description = "The Activities Resource (xAPI 1.0.3 Communication §2.5): the canonical definition of an Activity."),
-        (name = "Agents", description = "The Agents Resource (xAPI 1.0.3 Communication §2.4): what the LRS knows about an Agent."),
+        // Section numbers are those of xAPI 1.0.3 Communication.
+        (name = "About", description = "The versions this LRS serves (§2.8)."),
+        (
+            name = "Statements",
+            description = "The Statement Resource (§2.1): store, fetch and query statements."
+        ),
+        (
+            name = "State",
+            description = "The State Resource (§2.3): documents an Activity keeps per Agent."
+        ),
+        (
+            name = "Activity Profile",
+            description = "The Activity Profile Resource (§2.7): documents about an Activity."
+        ),
+        (
+            name = "Agent Profile",
+            description = "The Agent Profile Resource (§2.6): documents about an Agent."
+        ),
+        (
+            name = "Activities",
+            description = "The Activities Resource (§2.5): an Activity's canonical definition."
+        ),
+        (
+            name = "Agents",
+            description = "The Agents Resource (§2.4): what the LRS knows about an Agent."
+        ),
         (name = "ETL", description = "The analytics warehouse's ETL (PostgreSQL → DuckDB)."),
         (name = "OpenAPI", description = "This document and its documentation page."),
     )

@@ -37,9 +37,9 @@ pub fn resource() -> Resource {
 
 /// Stores one statement under the given id.
 ///
-/// `PUT /xapi/statements?statementId=…` (Communication §2.1.1): 204. A statement with this id and the same content (by the statement
-/// comparison rules) is accepted again; different content is a 409. Scopes: `all` or
-/// `statements/write`.
+/// `PUT /xapi/statements?statementId=…` (Communication §2.1.1): 204. A statement with this id
+/// and the same content (by the statement comparison rules) is accepted again; different
+/// content is a 409. Scopes: `all` or `statements/write`.
 #[utoipa::path(
     put,
     path = "/xapi/statements",
@@ -96,8 +96,8 @@ pub async fn put(
 
 /// Stores a statement or a batch of statements; answers their ids.
 ///
-/// `POST /xapi/statements` (Communication §2.1.2): the ids in request order. A batch is stored whole or not at all. Scopes: `all` or
-/// `statements/write`.
+/// `POST /xapi/statements` (Communication §2.1.2): the ids in request order. A batch is stored
+/// whole or not at all. Scopes: `all` or `statements/write`.
 ///
 /// **Alternate request syntax** (Communication §1.3, xAPI 1.0.x only; 2.0 requests using it get
 /// a 400): `POST /xapi/statements?method=PUT` (or `GET`, `HEAD`, `POST`) with an
@@ -128,7 +128,11 @@ pub async fn put(
         )
     ),
     responses(
-        (status = 200, description = "The ids of the statements, in request order", body = Vec<Uuid>),
+        (
+            status = 200,
+            description = "The ids of the statements, in request order",
+            body = Vec<Uuid>
+        ),
         (status = 409, response = Conflict),
         (status = 413, response = PayloadTooLarge),
         CommonErrors,
@@ -330,9 +334,9 @@ const MAX_LIMIT: i64 = 1000;
 /// Fetches one statement, or queries statements page by page.
 ///
 /// `GET /xapi/statements` (Communication §2.1.3): one statement by `statementId` /
-/// `voidedStatementId`, or a filtered, paged query. A query answers a `StatementResult` whose `more` IRL fetches the next page. Scopes: `all`,
-/// `all/read`, `statements/read`, or `statements/read/mine` (only the statements this
-/// credential stored).
+/// `voidedStatementId`, or a filtered, paged query, which answers a `StatementResult` whose
+/// `more` IRL fetches the next page. Scopes: `all`, `all/read`, `statements/read`, or
+/// `statements/read/mine` (only the statements this credential stored).
 #[utoipa::path(
     method(get, head),
     path = "/xapi/statements",

@@ -29,7 +29,10 @@ fn error(description: &str, status: u16, kind: &str, header: Option<(&str, &str)
 }
 
 macro_rules! error_response {
-    ($(#[$doc:meta])* $name:ident, $status:literal, $kind:literal, $description:literal $(, $header:expr)?) => {
+    (
+        $(#[$doc:meta])* $name:ident, $status:literal, $kind:literal, $description:literal
+        $(, $header:expr)?
+    ) => {
         $(#[$doc])*
         pub struct $name;
 

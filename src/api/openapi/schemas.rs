@@ -24,7 +24,7 @@ pub struct StatementResult {
     /// Relative IRL of the next page (`/xapi/statements?…&from=…`), or an empty string when
     /// this is the last page.
     #[schema(
-        example = "/xapi/statements?verb=http%3A%2F%2Fadlnet.gov%2Fexpapi%2Fverbs%2Fcompleted&from=41"
+        example = "/xapi/statements?registration=9e13cefd-53d3-4eac-b5ed-2cf6693903bb&from=41"
     )]
     pub more: String,
 }
