@@ -110,9 +110,16 @@ async fn main() -> anyhow::Result<()> {
         lrs.endpoint, args.seconds, args.repeats
     );
     println!();
+    let server_pid = server.as_ref().map(Child::id);
+    // Peak memory so far, after each phase, when the server is a local child process.
+    let peak = || {
+        server_pid
+            .and_then(|pid| peak_rss_mb(pid).ok())
+            .map_or(String::new(), |mb| format!("{mb:>10.0}"))
+    };
     println!(
-        "{:<34} {:>14} {:>14}",
-        "POST /statements", "statements/s", "requests/s"
+        "{:<34} {:>14} {:>14} {:>10}",
+        "POST /statements", "statements/s", "requests/s", "peak MB"
     );
 
     let work = workload::Workload::for_statements(10_000_000, 7);
@@ -129,10 +136,11 @@ async fn main() -> anyhow::Result<()> {
             best_batch_rate = best_batch_rate.max(median);
         }
         println!(
-            "{:<34} {:>14.0} {:>14.1}",
+            "{:<34} {:>14.0} {:>14.1} {}",
             format!("batch {batch:>4} × {clients:>2} clients"),
             median,
-            median / batch as f64
+            median / batch as f64,
+            peak()
         );
     }
 

@@ -13,8 +13,11 @@ pub mod etl;
 pub mod multipart;
 pub mod openapi;
 pub mod params;
+pub mod reports;
+pub mod sql;
 pub mod state;
 pub mod statements;
+pub mod tabular;
 pub mod version;
 
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -54,6 +57,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(agents::resource()),
     )
     .service(etl::resource())
+    .service(reports::resource())
+    .service(sql::resource())
     .configure(openapi::configure)
     .default_service(web::to(not_found));
 }

@@ -56,7 +56,14 @@ pub struct Authenticator {
     pool: PgPool,
     ttl: Duration,
     cache: Mutex<HashMap<[u8; 32], (Principal, Instant)>>,
+    /// Argon2 verifications running at once. Each takes ~19 MiB and tens of milliseconds; a
+    /// burst of requests arriving as a cache entry expires must wait here instead of each
+    /// verifying the same secret (which once took the server past 2 GB).
+    verifying: tokio::sync::Semaphore,
 }
+
+/// See [`Authenticator::verifying`].
+const CONCURRENT_VERIFICATIONS: usize = 2;
 
 impl Authenticator {
     pub fn new(pool: PgPool, ttl: Duration) -> Self {
@@ -64,6 +71,7 @@ impl Authenticator {
             pool,
             ttl,
             cache: Mutex::new(HashMap::new()),
+            verifying: tokio::sync::Semaphore::new(CONCURRENT_VERIFICATIONS),
         }
     }
 
@@ -72,6 +80,15 @@ impl Authenticator {
         let header = header.ok_or(AuthError::Missing)?;
         let (key, secret) = parse_basic(header)?;
         let cache_key: [u8; 32] = Sha256::digest(format!("{key}:{secret}")).into();
+        if let Some(p) = self.cached(&cache_key) {
+            return Ok(p);
+        }
+        let _turn = self
+            .verifying
+            .acquire()
+            .await
+            .expect("the verification semaphore is never closed");
+        // Another request may have verified the same credential while this one waited.
         if let Some(p) = self.cached(&cache_key) {
             return Ok(p);
         }

@@ -13,10 +13,12 @@ pub enum Scope {
     State,
     Define,
     Profile,
+    /// Cairn's own: the warehouse's reports and ad-hoc SQL (`POST /api/v1/sql`).
+    AnalyticsRead,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 8] = [
+    pub const ALL: [Scope; 9] = [
         Scope::StatementsWrite,
         Scope::StatementsRead,
         Scope::StatementsReadMine,
@@ -25,6 +27,7 @@ impl Scope {
         Scope::State,
         Scope::Define,
         Scope::Profile,
+        Scope::AnalyticsRead,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -37,6 +40,7 @@ impl Scope {
             Scope::State => "state",
             Scope::Define => "define",
             Scope::Profile => "profile",
+            Scope::AnalyticsRead => "analytics/read",
         }
     }
 }
@@ -75,8 +79,11 @@ pub enum Access {
     WriteProfile,
     /// GET/HEAD on the Activities and Agents Resources.
     ReadDefinitions,
-    /// The analytics warehouse's status and reports: `all` or `all/read`.
+    /// The analytics warehouse's status and reports: `all`, `all/read` or `analytics/read`.
     ReadAnalytics,
+    /// Ad-hoc SQL over the warehouse: `all` or `analytics/read` (`all/read` is an xAPI scope
+    /// for the LRS's resources and does not reach raw SQL).
+    QueryAnalytics,
 }
 
 /// Which statements a reader may see.
@@ -100,7 +107,10 @@ pub fn allows(scopes: &[Scope], access: Access) -> bool {
         Access::ReadProfile => has(Scope::All) || has(Scope::AllRead) || has(Scope::Profile),
         Access::WriteProfile => has(Scope::All) || has(Scope::Profile),
         // Activities and Agents show what statements (and `define`) taught the LRS.
-        Access::ReadAnalytics => has(Scope::All) || has(Scope::AllRead),
+        Access::ReadAnalytics => {
+            has(Scope::All) || has(Scope::AllRead) || has(Scope::AnalyticsRead)
+        }
+        Access::QueryAnalytics => has(Scope::All) || has(Scope::AnalyticsRead),
         Access::ReadDefinitions => {
             has(Scope::All)
                 || has(Scope::AllRead)
@@ -157,6 +167,13 @@ mod tests {
             (&[StatementsWrite, StatementsRead], WriteProfile, false),
             (&[StatementsReadMine], ReadState, false),
             (&[All], ReadDefinitions, true),
+            (&[AnalyticsRead], ReadAnalytics, true),
+            (&[AnalyticsRead], QueryAnalytics, true),
+            (&[AllRead], ReadAnalytics, true),
+            (&[AllRead], QueryAnalytics, false),
+            (&[All], QueryAnalytics, true),
+            (&[AnalyticsRead], ReadStatements, false),
+            (&[StatementsRead], ReadAnalytics, false),
             (&[AllRead], ReadDefinitions, true),
             (&[Define], ReadDefinitions, true),
             (&[StatementsRead], ReadDefinitions, true),

@@ -17,7 +17,9 @@ pub mod dictionary;
 pub mod extract;
 pub mod measures;
 pub mod publish;
+pub mod reports;
 pub mod runner;
+pub mod sandbox;
 pub mod schema;
 
 use std::path::{Path, PathBuf};
@@ -55,6 +57,9 @@ pub enum WarehouseError {
 pub struct Warehouse {
     path: PathBuf,
     conn: Arc<Mutex<duckdb::Connection>>,
+    /// Idle reader connections (clones of `conn` on the same database): reports and SQL
+    /// read committed states on them while a run writes on `conn`.
+    readers: Arc<Mutex<Vec<duckdb::Connection>>>,
     /// Runs are serialized: one load at a time.
     running: tokio::sync::Mutex<()>,
 }
@@ -127,12 +132,17 @@ fn locked_or(path: &Path, e: duckdb::Error) -> WarehouseError {
     }
 }
 
+/// DuckDB's memory budget inside `cairn serve`. Its default (80 % of RAM) let the embedded
+/// warehouse grow the server past a gigabyte; beyond this budget DuckDB spills to disk.
+const DUCKDB_MEMORY_LIMIT: &str = "256MB";
+
 /// Opens a DuckDB file with extension auto-install/auto-load off: nothing is ever fetched
 /// from the network (research notes A1).
 pub fn open_duckdb(path: &Path, read_only: bool) -> Result<duckdb::Connection, WarehouseError> {
     let mut config = duckdb::Config::default()
         .enable_autoload_extension(false)?
-        .with("autoinstall_known_extensions", "false")?;
+        .with("autoinstall_known_extensions", "false")?
+        .max_memory(DUCKDB_MEMORY_LIMIT)?;
     if read_only {
         config = config.access_mode(duckdb::AccessMode::ReadOnly)?;
     }
@@ -152,6 +162,7 @@ impl Warehouse {
         Ok(Warehouse {
             path: path.to_path_buf(),
             conn: Arc::new(Mutex::new(conn)),
+            readers: Arc::new(Mutex::new(Vec::new())),
             running: tokio::sync::Mutex::new(()),
         })
     }
@@ -186,6 +197,28 @@ impl Warehouse {
         tokio::task::spawn_blocking(move || f(&conn.lock().expect("duckdb connection lock")))
             .await
             .map_err(|e| anyhow::anyhow!("warehouse task failed: {e}"))?
+    }
+
+    /// Runs `f` on a reader connection on a blocking thread: an idle one, or a new clone of
+    /// the writer's database. Readers never wait for a run in progress.
+    pub async fn with_reader<T, F>(&self, f: F) -> Result<T, WarehouseError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&duckdb::Connection) -> Result<T, WarehouseError> + Send + 'static,
+    {
+        let (writer, readers) = (self.conn.clone(), self.readers.clone());
+        tokio::task::spawn_blocking(move || {
+            let idle = readers.lock().expect("reader pool lock").pop();
+            let conn = match idle {
+                Some(c) => c,
+                None => writer.lock().expect("duckdb connection lock").try_clone()?,
+            };
+            let result = f(&conn);
+            readers.lock().expect("reader pool lock").push(conn);
+            result
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("warehouse task failed: {e}"))?
     }
 
     async fn state(&self) -> Result<State, WarehouseError> {

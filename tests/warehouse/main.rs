@@ -7,13 +7,18 @@ mod bi;
 mod cmi5;
 mod exactly_once;
 mod quiz_video;
+mod reports;
+mod sql;
 mod status;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use cairn::auth::{issue_credential, Scope};
+use cairn::config::Settings;
 use cairn::warehouse::Warehouse;
-use helpers::TestApp;
+use cairn::{store, Application};
+use helpers::{TestApp, TestDb};
 
 /// A warehouse file in a fresh temporary directory.
 pub fn warehouse_path() -> PathBuf {
@@ -80,4 +85,36 @@ pub async fn catch_up(w: &Warehouse, pool: &sqlx::PgPool) {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     panic!("the ETL did not catch up");
+}
+
+/// `spawn_app` with a warehouse owned by the server (no loop: the test drives the runs).
+pub async fn spawn_app_with_warehouse(w: Arc<cairn::warehouse::Warehouse>) -> TestApp {
+    let db = TestDb::create().await;
+    let settings = Settings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        auth_cache_seconds: 1,
+        ..Settings::default()
+    };
+    let pool = store::connect(&db.url, 8).await.unwrap();
+    store::migrate(&pool).await.unwrap();
+    let app = Application::build_with_warehouse(&settings, pool.clone(), Some(w)).unwrap();
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let issued = issue_credential(
+        &pool,
+        store::DEFAULT_STORE,
+        "test",
+        &[Scope::All],
+        "http://cairn.test",
+    )
+    .await
+    .unwrap();
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        key: issued.api_key,
+        secret: issued.secret,
+        pool,
+        db,
+    }
 }

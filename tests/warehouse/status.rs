@@ -1,46 +1,10 @@
 //! The ETL status over HTTP and the CLI, the single-writer message, the data dictionary.
 
-use std::sync::Arc;
-
-use cairn::auth::{issue_credential, Scope};
-use cairn::config::Settings;
-use cairn::{store, Application};
+use cairn::auth::Scope;
 use reqwest::Method;
 
-use crate::helpers::{self, statement, TestApp, TestDb};
-use crate::{open_warehouse, post_ok};
-
-/// `spawn_app` with a warehouse owned by the server (no loop: the test drives the runs).
-async fn spawn_app_with_warehouse(w: Arc<cairn::warehouse::Warehouse>) -> TestApp {
-    let db = TestDb::create().await;
-    let settings = Settings {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        auth_cache_seconds: 1,
-        ..Settings::default()
-    };
-    let pool = store::connect(&db.url, 8).await.unwrap();
-    store::migrate(&pool).await.unwrap();
-    let app = Application::build_with_warehouse(&settings, pool.clone(), Some(w)).unwrap();
-    let address = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
-    let issued = issue_credential(
-        &pool,
-        store::DEFAULT_STORE,
-        "test",
-        &[Scope::All],
-        "http://cairn.test",
-    )
-    .await
-    .unwrap();
-    TestApp {
-        address,
-        client: reqwest::Client::new(),
-        key: issued.api_key,
-        secret: issued.secret,
-        pool,
-        db,
-    }
-}
+use crate::helpers::{self, statement};
+use crate::{open_warehouse, post_ok, spawn_app_with_warehouse};
 
 #[tokio::test]
 async fn etl_status_over_http_shows_runs_rows_and_lag() {

@@ -1,0 +1,111 @@
+//! `GET /api/v1/reports/{name}`: reports from the warehouse's gold layer (scope `all`,
+//! `all/read` or `analytics/read`). Filters, paging and formats are common to every report.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::{json, Map};
+
+use crate::api::tabular::{self, Format};
+use crate::api::{authorize, ApiError, AppState};
+use crate::auth::Access;
+use crate::warehouse::reports::{self, DEFAULT_LIMIT, MAX_LIMIT, REPORTS};
+use crate::warehouse::Warehouse;
+
+pub fn resource() -> actix_web::Scope {
+    web::scope("/api/v1/reports")
+        .route("", web::get().to(list))
+        .route("/{name}", web::get().to(report))
+}
+
+/// The warehouse this server owns, or 404 saying it is off.
+pub fn warehouse(w: Option<web::Data<Arc<Warehouse>>>) -> Result<Arc<Warehouse>, ApiError> {
+    w.map(|w| w.get_ref().clone()).ok_or_else(|| {
+        ApiError::NotFound(
+            "the analytics warehouse is not enabled on this server (etl_interval_seconds = 0)"
+                .into(),
+        )
+    })
+}
+
+#[tracing::instrument(name = "GET /api/v1/reports", skip_all)]
+async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    authorize(&req, &state, Access::ReadAnalytics).await?;
+    let items: Vec<_> = REPORTS
+        .iter()
+        .map(|r| json!({"name": r, "href": format!("/api/v1/reports/{r}")}))
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "reports": items })))
+}
+
+fn parse_usize(
+    params: &HashMap<String, String>,
+    name: &str,
+    default: usize,
+    max: usize,
+) -> Result<usize, ApiError> {
+    match params.get(name).filter(|v| !v.is_empty()) {
+        None => Ok(default),
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n <= max)
+            .ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "invalid `{name}`: `{v}` is not a whole number in 0..={max}"
+                ))
+            }),
+    }
+}
+
+#[tracing::instrument(name = "GET /api/v1/reports/{name}", skip_all, fields(report))]
+async fn report(
+    req: HttpRequest,
+    name: web::Path<String>,
+    state: web::Data<AppState>,
+    w: Option<web::Data<Arc<Warehouse>>>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&req, &state, Access::ReadAnalytics).await?;
+    let name = name.into_inner();
+    tracing::Span::current().record("report", name.as_str());
+    let params: HashMap<String, String> = form_urlencoded::parse(req.query_string().as_bytes())
+        .into_owned()
+        .collect();
+    let warehouse = warehouse(w)?;
+    let today = chrono::Utc::now().date_naive();
+    let (report, filters) = reports::parse(&name, &params, today).map_err(|e| {
+        if e.name == "report" {
+            ApiError::NotFound(e.message)
+        } else {
+            ApiError::bad_request(e.to_string())
+        }
+    })?;
+    let format = Format::negotiate(&req, params.get("format").map(String::as_str))?;
+    let limit = parse_usize(&params, "limit", DEFAULT_LIMIT, MAX_LIMIT)?.max(1);
+    let offset = parse_usize(&params, "offset", 0, usize::MAX)?;
+    let result = warehouse
+        .report(report, filters.clone(), offset, limit)
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!(e)))?;
+    let mut meta = Map::new();
+    meta.insert("report".into(), json!(name));
+    meta.insert("filters".into(), json!(filters));
+    meta.insert("total".into(), json!(result.total));
+    meta.insert("offset".into(), json!(offset));
+    meta.insert("limit".into(), json!(limit));
+    if offset + limit < result.total {
+        let mut next: Vec<(String, String)> =
+            params.into_iter().filter(|(k, _)| k != "offset").collect();
+        next.sort();
+        next.push(("offset".into(), (offset + limit).to_string()));
+        let query = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(next)
+            .finish();
+        meta.insert(
+            "next".into(),
+            json!(format!("/api/v1/reports/{name}?{query}")),
+        );
+    }
+    tabular::respond(&result.table, format, &result.freshness, meta)
+}

@@ -1,0 +1,68 @@
+//! `POST /api/v1/sql`: one read-only SELECT over the gold layer (scope `analytics/read` or
+//! `all`). The body is the query as `text/plain`, or JSON `{"sql": "…"}`; the result comes
+//! back as JSON, CSV, Arrow or Parquet like a report. See `warehouse::sandbox` for the rules.
+
+use std::sync::Arc;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::{json, Map};
+
+use crate::api::tabular::{self, Format};
+use crate::api::{authorize, read_body, ApiError, AppState};
+use crate::auth::Access;
+use crate::warehouse::sandbox::{Limits, SqlError};
+use crate::warehouse::Warehouse;
+
+pub fn resource() -> actix_web::Resource {
+    web::resource("/api/v1/sql").route(web::post().to(query))
+}
+
+impl From<SqlError> for ApiError {
+    fn from(e: SqlError) -> Self {
+        match e {
+            SqlError::Warehouse(w) => ApiError::Internal(anyhow::anyhow!(w)),
+            other => ApiError::bad_request(other.to_string()),
+        }
+    }
+}
+
+#[tracing::instrument(name = "POST /api/v1/sql", skip_all)]
+async fn query(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    w: Option<web::Data<Arc<Warehouse>>>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&req, &state, Access::QueryAnalytics).await?;
+    let warehouse = crate::api::reports::warehouse(w)?;
+    let limits = Limits::default();
+    let body = read_body(&req, payload, limits.max_query_bytes.max(4096) * 2).await?;
+    let is_json = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let sql = if is_json {
+        let v: serde_json::Value = serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request(format!("the body is not JSON: {e}")))?;
+        v.get("sql")
+            .and_then(|s| s.as_str())
+            .ok_or_else(|| ApiError::bad_request("the JSON body needs a string `sql`"))?
+            .to_string()
+    } else {
+        String::from_utf8(body.to_vec())
+            .map_err(|_| ApiError::bad_request("the query is not UTF-8 text"))?
+    };
+    let params: Vec<(String, String)> = form_urlencoded::parse(req.query_string().as_bytes())
+        .into_owned()
+        .collect();
+    let format_param = params
+        .iter()
+        .find(|(k, _)| k == "format")
+        .map(|(_, v)| v.as_str());
+    let format = Format::negotiate(&req, format_param)?;
+    let result = warehouse.query_sql(sql, limits).await?;
+    let mut meta = Map::new();
+    meta.insert("total".into(), json!(result.table.rows()));
+    tabular::respond(&result.table, format, &result.freshness, meta)
+}

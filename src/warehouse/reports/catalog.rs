@@ -1,0 +1,402 @@
+//! The reports: one SQL query each over the filtered `base` statements (see `filters.rs`),
+//! built on the gold layer's rows. Numbers from the request are validated before they are
+//! written into the SQL; strings are always bound.
+//!
+//! Definitions follow research/warehouse-bi-sources.md §B3: funnels count registrations,
+//! item statistics use each learner's first attempt (Moodle's convention), discrimination is
+//! the point-biserial correlation of an item with the rest of the assessment.
+
+const LAUNCHED: &str = "http://adlnet.gov/expapi/verbs/launched";
+const INITIALIZED: &str = "http://adlnet.gov/expapi/verbs/initialized";
+const PROGRESSED: &str = "http://adlnet.gov/expapi/verbs/progressed";
+const COMPLETED: &str = "http://adlnet.gov/expapi/verbs/completed";
+const PASSED: &str = "http://adlnet.gov/expapi/verbs/passed";
+const FAILED: &str = "http://adlnet.gov/expapi/verbs/failed";
+const TERMINATED: &str = "http://adlnet.gov/expapi/verbs/terminated";
+const ABANDONED: &str = "https://w3id.org/xapi/adl/verbs/abandoned";
+const WAIVED: &str = "https://w3id.org/xapi/adl/verbs/waived";
+const SATISFIED: &str = "https://w3id.org/xapi/adl/verbs/satisfied";
+
+/// What a funnel row is counted per.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FunnelGroup {
+    Course,
+    /// The activity each cmi5 statement is about (the AU).
+    Au,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interval {
+    Day,
+    Week,
+    Month,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngagementGroup {
+    None,
+    Course,
+    Source,
+}
+
+/// A report and its own parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Report {
+    CompletionFunnel {
+        group: FunnelGroup,
+    },
+    ItemAnalysis,
+    ItemDistractors,
+    Engagement {
+        interval: Interval,
+        group: EngagementGroup,
+    },
+    LearnerProgress,
+    AtRisk {
+        /// The day the risk is judged on (default: today, UTC), `YYYY-MM-DD`.
+        as_of: chrono::NaiveDate,
+        inactive_days: u32,
+        min_score: f64,
+        abandoned_sessions: u32,
+    },
+    VideoEngagement,
+    VideoDropoff {
+        buckets: u32,
+    },
+    TopVerbs {
+        top: u32,
+    },
+    TopActivities {
+        top: u32,
+    },
+}
+
+/// The first context activity of `usage` for each statement (`seq`).
+fn first_context(usage: &str) -> String {
+    format!(
+        "(SELECT seq, min(activity_iri) AS iri FROM silver_statement_activity \
+         WHERE usage = '{usage}' GROUP BY seq)"
+    )
+}
+
+/// A display name for activity IRIs: the latest name seen on a statement's object.
+const ACTIVITY_NAMES: &str = "names AS (SELECT object_id AS iri, \
+     arg_max(object_name, seq) FILTER (WHERE object_name IS NOT NULL) AS name \
+     FROM silver_statement WHERE object_type = 'Activity' GROUP BY object_id)";
+
+impl Report {
+    /// The report's name in URLs (`/api/v1/reports/{name}`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Report::CompletionFunnel { .. } => "completion-funnel",
+            Report::ItemAnalysis => "item-analysis",
+            Report::ItemDistractors => "item-distractors",
+            Report::Engagement { .. } => "engagement",
+            Report::LearnerProgress => "learner-progress",
+            Report::AtRisk { .. } => "at-risk",
+            Report::VideoEngagement => "video-engagement",
+            Report::VideoDropoff { .. } => "video-dropoff",
+            Report::TopVerbs { .. } => "top-verbs",
+            Report::TopActivities { .. } => "top-activities",
+        }
+    }
+
+    /// The query after `WITH base AS (…), `: everything but the base CTE.
+    pub fn body(&self) -> String {
+        match self {
+            Report::CompletionFunnel { group } => funnel(*group),
+            Report::ItemAnalysis => item_analysis(),
+            Report::ItemDistractors => item_distractors(),
+            Report::Engagement { interval, group } => engagement(*interval, *group),
+            Report::LearnerProgress => learner_progress(),
+            Report::AtRisk {
+                as_of,
+                inactive_days,
+                min_score,
+                abandoned_sessions,
+            } => at_risk(*as_of, *inactive_days, *min_score, *abandoned_sessions),
+            Report::VideoEngagement => video_engagement(),
+            Report::VideoDropoff { buckets } => video_dropoff(*buckets),
+            Report::TopVerbs { top } => top_verbs(*top),
+            Report::TopActivities { top } => top_activities(*top),
+        }
+    }
+}
+
+/// Registered → launched → initialized → progressed → completed → passed → satisfied, counted
+/// in registrations; each stage's share of the previous stage and of the registered.
+fn funnel(group: FunnelGroup) -> String {
+    let grp = match group {
+        FunnelGroup::Course => "course_iri",
+        FunnelGroup::Au => "CASE WHEN cmi5_session_id IS NOT NULL THEN object_id END",
+    };
+    format!(
+        "r AS (
+  SELECT {grp} AS group_iri, registration,
+         bool_or(verb_iri = '{LAUNCHED}') AS launched,
+         bool_or(verb_iri = '{INITIALIZED}') AS initialized,
+         bool_or(verb_iri = '{PROGRESSED}' OR progress > 0) AS progressed,
+         bool_or(verb_iri = '{COMPLETED}') AS completed,
+         bool_or(verb_iri = '{PASSED}') AS passed,
+         bool_or(verb_iri = '{SATISFIED}') AS satisfied
+  FROM base WHERE registration IS NOT NULL AND {grp} IS NOT NULL
+  GROUP BY 1, 2),
+c AS (
+  SELECT group_iri, count(*) AS s1, count(*) FILTER (launched) AS s2,
+         count(*) FILTER (initialized) AS s3, count(*) FILTER (progressed) AS s4,
+         count(*) FILTER (completed) AS s5, count(*) FILTER (passed) AS s6,
+         count(*) FILTER (satisfied) AS s7
+  FROM r GROUP BY group_iri),
+stages AS (
+  SELECT c.group_iri, st.stage_order, st.stage,
+         CASE st.stage_order WHEN 1 THEN s1 WHEN 2 THEN s2 WHEN 3 THEN s3 WHEN 4 THEN s4
+              WHEN 5 THEN s5 WHEN 6 THEN s6 ELSE s7 END AS registrations,
+         s1 AS registered
+  FROM c CROSS JOIN (VALUES (1, 'registered'), (2, 'launched'), (3, 'initialized'),
+                            (4, 'progressed'), (5, 'completed'), (6, 'passed'),
+                            (7, 'satisfied')) st(stage_order, stage)),
+{ACTIVITY_NAMES}
+SELECT s.group_iri, n.name AS group_name, CAST(s.stage_order AS INTEGER) AS stage_order, s.stage,
+       CAST(s.registrations AS BIGINT) AS registrations,
+       round(s.registrations / nullif(lag(s.registrations) OVER w, 0), 4) AS conversion_from_previous,
+       round(s.registrations / nullif(s.registered, 0), 4) AS conversion_from_registered
+FROM stages s LEFT JOIN names n ON n.iri = s.group_iri
+WINDOW w AS (PARTITION BY s.group_iri ORDER BY s.stage_order)
+ORDER BY s.group_iri, s.stage_order"
+    )
+}
+
+/// Item responses with their assessment (the first `parent` context activity) and whether
+/// each is the learner's first attempt at the item.
+fn responses() -> String {
+    format!(
+        "resp AS (
+  SELECT b.seq, b.actor_key, coalesce(p.iri, '') AS assessment_iri, b.object_id AS item_iri,
+         b.response, CAST(b.result_success AS INTEGER) AS correct, b.\"timestamp\",
+         row_number() OVER (PARTITION BY b.actor_key, b.object_id
+                            ORDER BY b.\"timestamp\", b.seq) = 1 AS first_attempt
+  FROM base b LEFT JOIN {} p ON p.seq = b.seq
+  WHERE (b.response IS NOT NULL OR b.interaction_type IS NOT NULL) AND b.object_type = 'Activity')",
+        first_context("parent")
+    )
+}
+
+/// Per item: attempts, learners, difficulty (p-value of first attempts) and discrimination
+/// (point-biserial: Pearson correlation of the item's 0/1 first-attempt score with the
+/// learner's first-attempt score on the rest of the assessment).
+fn item_analysis() -> String {
+    format!(
+        "{},
+first AS (SELECT * FROM resp WHERE first_attempt),
+totals AS (SELECT actor_key, assessment_iri, sum(correct) AS total FROM first GROUP BY ALL),
+stats AS (
+  SELECT f.assessment_iri, f.item_iri, count(*) AS learners, avg(f.correct) AS p_value,
+         corr(f.correct, t.total - f.correct) AS discrimination
+  FROM first f JOIN totals t USING (actor_key, assessment_iri)
+  GROUP BY ALL),
+attempts AS (SELECT assessment_iri, item_iri, count(*) AS attempts FROM resp GROUP BY ALL),
+{ACTIVITY_NAMES}
+SELECT nullif(a.assessment_iri, '') AS assessment_iri, a.item_iri, n.name AS item_name,
+       CAST(a.attempts AS BIGINT) AS attempts, CAST(s.learners AS BIGINT) AS learners,
+       round(s.p_value, 4) AS difficulty_p_value,
+       round(s.discrimination, 4) AS discrimination,
+       concat_ws(',', CASE WHEN s.p_value < 0.2 THEN 'very_hard' END,
+                      CASE WHEN s.p_value > 0.9 THEN 'very_easy' END,
+                      CASE WHEN s.discrimination < 0.2 THEN 'low_discrimination' END) AS flags
+FROM attempts a JOIN stats s USING (assessment_iri, item_iri)
+LEFT JOIN names n ON n.iri = a.item_iri
+ORDER BY a.assessment_iri, a.item_iri",
+        responses()
+    )
+}
+
+/// Per item and response given: how often, on first attempts and overall, and whether it was
+/// judged correct.
+fn item_distractors() -> String {
+    format!(
+        "{}
+SELECT nullif(assessment_iri, '') AS assessment_iri, item_iri, response,
+       CAST(count(*) AS BIGINT) AS responses,
+       CAST(count(*) FILTER (first_attempt) AS BIGINT) AS first_attempt_responses,
+       round(count(*) / sum(count(*)) OVER (PARTITION BY assessment_iri, item_iri), 4) AS share,
+       bool_or(correct = 1) AS correct
+FROM resp WHERE response IS NOT NULL
+GROUP BY assessment_iri, item_iri, response
+ORDER BY assessment_iri, item_iri, responses DESC, response",
+        responses()
+    )
+}
+
+/// Active learners, statements and active minutes (distinct minutes in which a learner sent
+/// a statement) per period, overall or by course or source.
+fn engagement(interval: Interval, group: EngagementGroup) -> String {
+    let unit = match interval {
+        Interval::Day => "day",
+        Interval::Week => "week",
+        Interval::Month => "month",
+    };
+    let grp = match group {
+        EngagementGroup::None => "CAST(NULL AS VARCHAR)",
+        EngagementGroup::Course => "course_iri",
+        EngagementGroup::Source => "coalesce(platform, authority_name, source_key)",
+    };
+    format!(
+        "m AS (
+  SELECT CAST(date_trunc('{unit}', \"timestamp\") AS DATE) AS period_start, {grp} AS grp,
+         actor_key, date_trunc('minute', \"timestamp\") AS minute, count(*) AS statements
+  FROM base GROUP BY ALL)
+SELECT period_start, grp AS \"group\", CAST(count(DISTINCT actor_key) AS BIGINT) AS active_learners,
+       CAST(sum(statements) AS BIGINT) AS statements,
+       CAST(count(*) AS BIGINT) AS active_minutes
+FROM m GROUP BY ALL ORDER BY period_start, \"group\" NULLS FIRST"
+    )
+}
+
+/// Per learner and course: the AUs seen and satisfied (completed, passed or waived — cmi5's
+/// usual moveOn `CompletedOrPassed`), the best score, the time in cmi5 sessions, the last
+/// activity.
+fn per_learner_course() -> String {
+    format!(
+        "lc AS (
+  SELECT actor_key, any_value(actor_ifi) AS learner, arg_max(actor_name, seq) AS name,
+         course_iri,
+         count(DISTINCT object_id) FILTER (WHERE cmi5_session_id IS NOT NULL) AS aus_attempted,
+         count(DISTINCT object_id) FILTER (WHERE cmi5_session_id IS NOT NULL
+             AND verb_iri IN ('{COMPLETED}', '{PASSED}', '{WAIVED}')) AS aus_satisfied,
+         max(score_scaled) AS best_score_scaled,
+         coalesce(sum(duration_seconds) FILTER (WHERE verb_iri IN ('{TERMINATED}', '{ABANDONED}')), 0)
+             AS time_spent_seconds,
+         max(\"timestamp\") AS last_activity,
+         count(*) AS statements,
+         bool_or(verb_iri IN ('{COMPLETED}', '{PASSED}')) AS finished,
+         bool_or(verb_iri = '{PASSED}') AS passed,
+         bool_or(verb_iri = '{FAILED}') AS failed,
+         count(*) FILTER (WHERE verb_iri = '{ABANDONED}') AS abandoned_sessions
+  FROM base GROUP BY actor_key, course_iri)"
+    )
+}
+
+fn learner_progress() -> String {
+    format!(
+        "{}
+SELECT learner, name, course_iri, CAST(aus_attempted AS BIGINT) AS aus_attempted,
+       CAST(aus_satisfied AS BIGINT) AS aus_satisfied, best_score_scaled,
+       round(time_spent_seconds, 3) AS time_spent_seconds, last_activity,
+       CAST(statements AS BIGINT) AS statements
+FROM lc ORDER BY learner, course_iri NULLS FIRST",
+        per_learner_course()
+    )
+}
+
+/// Learners flagged with the reasons: `inactive` (nothing for `inactive_days` days before
+/// `as_of` and not finished), `failed_not_passed`, `low_score` (best scaled score below
+/// `min_score`), `abandoned_sessions` (at least that many abandoned cmi5 sessions).
+fn at_risk(as_of: chrono::NaiveDate, inactive_days: u32, min_score: f64, abandoned: u32) -> String {
+    let as_of = as_of.format("%Y-%m-%d");
+    format!(
+        "{},
+flagged AS (
+  SELECT *, date_diff('day', CAST(last_activity AS DATE), DATE '{as_of}') AS days_inactive
+  FROM lc)
+SELECT learner, name, course_iri, last_activity, CAST(days_inactive AS BIGINT) AS days_inactive,
+       best_score_scaled, CAST(abandoned_sessions AS BIGINT) AS abandoned_sessions,
+       concat_ws(',',
+         CASE WHEN days_inactive >= {inactive_days} AND NOT finished THEN 'inactive' END,
+         CASE WHEN failed AND NOT passed THEN 'failed_not_passed' END,
+         CASE WHEN best_score_scaled < {min_score} THEN 'low_score' END,
+         CASE WHEN abandoned_sessions >= {abandoned} THEN 'abandoned_sessions' END) AS reasons
+FROM flagged
+WHERE (days_inactive >= {inactive_days} AND NOT finished) OR (failed AND NOT passed)
+   OR best_score_scaled < {min_score} OR abandoned_sessions >= {abandoned}
+ORDER BY learner, course_iri NULLS FIRST",
+        per_learner_course()
+    )
+}
+
+/// Video sessions (xAPI Video Profile session id) from the filtered statements: the largest
+/// cumulative played-segments union wins (as in `fact_video_session`).
+fn video_sessions() -> &'static str {
+    "vs AS (
+  SELECT video_session_id, any_value(actor_key) AS actor_key, any_value(object_id) AS video_iri,
+         max(video_length) AS length_seconds,
+         coalesce(max(video_watched_seconds), 0) AS watched_seconds,
+         arg_max(video_played_segments, coalesce(video_watched_seconds, 0))
+             FILTER (WHERE video_played_segments IS NOT NULL) AS segments,
+         bool_or(verb_iri = 'http://adlnet.gov/expapi/verbs/completed') AS completed
+  FROM base WHERE video_session_id IS NOT NULL AND object_type = 'Activity'
+  GROUP BY video_session_id)"
+}
+
+/// Per video: viewers, sessions, the share of viewers who completed it, the average share of
+/// the video watched per session, total watched seconds.
+fn video_engagement() -> String {
+    format!(
+        "{},
+{ACTIVITY_NAMES}
+SELECT v.video_iri, n.name AS video_name, max(v.length_seconds) AS length_seconds,
+       CAST(count(DISTINCT v.actor_key) AS BIGINT) AS viewers,
+       CAST(count(*) AS BIGINT) AS sessions,
+       round(count(DISTINCT v.actor_key) FILTER (WHERE v.completed)
+             / count(DISTINCT v.actor_key), 4) AS completion_rate,
+       round(avg(least(v.watched_seconds / nullif(v.length_seconds, 0), 1.0)), 4)
+             AS avg_share_watched,
+       round(sum(v.watched_seconds), 3) AS watched_seconds
+FROM vs v LEFT JOIN names n ON n.iri = v.video_iri
+GROUP BY v.video_iri, n.name ORDER BY v.video_iri",
+        video_sessions()
+    )
+}
+
+/// Drop-off: each video cut into `buckets` equal parts; per part, how many viewers watched
+/// its midpoint in some session (from the played segments `a[.]b[,]c[.]d`).
+fn video_dropoff(buckets: u32) -> String {
+    format!(
+        "{},
+segs AS (
+  SELECT video_iri, actor_key,
+         CAST(split_part(seg, '[.]', 1) AS DOUBLE) AS seg_start,
+         CAST(split_part(seg, '[.]', 2) AS DOUBLE) AS seg_end
+  FROM (SELECT video_iri, actor_key, unnest(string_split(segments, '[,]')) AS seg
+        FROM vs WHERE segments IS NOT NULL)
+  WHERE seg LIKE '%[.]%'),
+videos AS (
+  SELECT video_iri, max(length_seconds) AS len, count(DISTINCT actor_key) AS viewers
+  FROM vs GROUP BY video_iri HAVING max(length_seconds) > 0),
+parts AS (
+  SELECT video_iri, viewers, CAST(i AS INTEGER) AS bucket, len * i / {buckets} AS pos_start,
+         len * (i + 1) / {buckets} AS pos_end, len * (i + 0.5) / {buckets} AS mid
+  FROM videos, range({buckets}) r(i))
+SELECT p.video_iri, p.bucket, round(p.pos_start, 3) AS position_start_seconds,
+       round(p.pos_end, 3) AS position_end_seconds, CAST(p.viewers AS BIGINT) AS viewers,
+       CAST(count(DISTINCT s.actor_key) AS BIGINT) AS viewers_watched,
+       round(count(DISTINCT s.actor_key) / p.viewers, 4) AS share_watched
+FROM parts p LEFT JOIN segs s
+  ON s.video_iri = p.video_iri AND s.seg_start <= p.mid AND s.seg_end >= p.mid
+GROUP BY p.video_iri, p.bucket, p.pos_start, p.pos_end, p.viewers
+ORDER BY p.video_iri, p.bucket",
+        video_sessions()
+    )
+}
+
+fn top_verbs(top: u32) -> String {
+    format!(
+        "t AS (SELECT verb_iri, arg_max(verb_display, seq) AS display, count(*) AS statements,
+                 count(DISTINCT actor_key) AS learners FROM base GROUP BY verb_iri)
+SELECT verb_iri, display, CAST(statements AS BIGINT) AS statements,
+       CAST(learners AS BIGINT) AS learners
+FROM t ORDER BY statements DESC, verb_iri LIMIT {top}"
+    )
+}
+
+fn top_activities(top: u32) -> String {
+    format!(
+        "t AS (SELECT object_id AS activity_iri,
+                 arg_max(object_name, seq) FILTER (WHERE object_name IS NOT NULL) AS name,
+                 arg_max(object_activity_type, seq) FILTER (WHERE object_activity_type IS NOT NULL) AS activity_type,
+                 count(*) AS statements, count(DISTINCT actor_key) AS learners
+          FROM base WHERE object_type = 'Activity' GROUP BY object_id)
+SELECT activity_iri, name, activity_type, CAST(statements AS BIGINT) AS statements,
+       CAST(learners AS BIGINT) AS learners
+FROM t ORDER BY statements DESC, activity_iri LIMIT {top}"
+    )
+}
