@@ -1,4 +1,5 @@
-//! `GET /api/v1/etl/status`: the analytics warehouse's ETL status (scope `all` or `all/read`).
+//! `GET /api/v1/etl/status`: the analytics warehouse's ETL status (scope `all`, `all/read` or
+//! `analytics/read`).
 
 use std::sync::Arc;
 
@@ -16,7 +17,7 @@ pub fn resource() -> actix_web::Resource {
 /// The analytics warehouse's ETL status: last run, rows loaded, lag, last error.
 ///
 /// 404 when this server runs without the warehouse (`etl_interval_seconds = 0`). Scopes:
-/// `all` or `all/read`.
+/// `all`, `all/read` or `analytics/read`.
 #[utoipa::path(
     get,
     path = "/api/v1/etl/status",
@@ -26,7 +27,11 @@ pub fn resource() -> actix_web::Resource {
         (status = 404, response = NotFound),
         CommonErrors,
     ),
-    security(("basic" = ["all"]), ("basic" = ["all/read"]))
+    security(
+        ("basic" = ["all"]),
+        ("basic" = ["all/read"]),
+        ("basic" = ["analytics/read"])
+    )
 )]
 #[tracing::instrument(name = "GET /api/v1/etl/status", skip_all)]
 pub async fn status(

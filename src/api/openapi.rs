@@ -137,7 +137,8 @@ impl Modify for BasicAuth {
             read), `statements/write`, `statements/read` (every statement), \
             `statements/read/mine` (only statements this credential stored), `state` (State \
             documents), `profile` (Activity and Agent Profile documents), `define` (its \
-            statements define Activities; read Activities and Agents). An operation's \
+            statements define Activities; read Activities and Agents), `analytics/read` (the \
+            analytics warehouse: ETL status, reports, ad-hoc SQL). An operation's \
             security requirements list each scope that allows it.";
         let scheme = HttpBuilder::new()
             .scheme(HttpAuthScheme::Basic)
