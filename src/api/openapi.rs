@@ -22,6 +22,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::{
     about, activities, activity_profile, agent_profile, agents, error, etl, state, statements,
+    ApiError,
 };
 
 /// The name of the HTTP Basic security scheme operations refer to.
@@ -258,8 +259,23 @@ impl Modify for OperationIds {
 
 /// The routes serving the document and its page; no authentication.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/openapi.json", web::get().to(openapi_json))
-        .route("/docs", web::get().to(docs));
+    let get_only = || {
+        web::to(|| async {
+            Err::<HttpResponse, _>(ApiError::MethodNotAllowed(
+                "this resource allows GET".into(),
+            ))
+        })
+    };
+    cfg.service(
+        web::resource("/openapi.json")
+            .route(web::get().to(openapi_json))
+            .default_service(get_only()),
+    )
+    .service(
+        web::resource("/docs")
+            .route(web::get().to(docs))
+            .default_service(get_only()),
+    );
 }
 
 /// This OpenAPI document (OpenAPI 3.1).

@@ -122,6 +122,10 @@ async fn the_docs_page_is_served_self_contained() {
     assert!(csp.contains("default-src 'none'"), "{csp}");
     let page = response.text().await.unwrap();
     assert!(page.contains("fetch(\"/openapi.json\")"));
+    for path in ["/docs", "/openapi.json"] {
+        let response = app.client.post(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), 405, "POST {path}");
+    }
     // Nothing is loaded from elsewhere: no external scripts, styles or fonts.
     for needle in [
         "<script src",
