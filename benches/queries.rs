@@ -11,6 +11,8 @@
 //!
 //! Prints the median and 95th percentile in milliseconds.
 
+#[path = "support/load.rs"]
+mod load;
 #[path = "support/workload.rs"]
 mod workload;
 
@@ -94,7 +96,7 @@ async fn main() -> anyhow::Result<()> {
     let client = reqwest::Client::new();
     let auth = (credential.api_key.clone(), credential.secret.clone());
 
-    load(&pool, &client, &base, &auth, args.statements).await?;
+    load::load(&pool, &client, &base, &auth, args.statements).await?;
     sqlx::query("ANALYZE").execute(&pool).await?;
     let total: i64 = sqlx::query_scalar("SELECT count(*) FROM statements")
         .fetch_one(&pool)
@@ -288,84 +290,6 @@ impl Samples {
                 .await?;
         Ok(stored.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
     }
-}
-
-async fn load(
-    pool: &PgPool,
-    client: &reqwest::Client,
-    base: &str,
-    auth: &(String, String),
-    target: usize,
-) -> anyhow::Result<()> {
-    let have: i64 = sqlx::query_scalar("SELECT count(*) FROM statements")
-        .fetch_one(pool)
-        .await?;
-    let have = have as usize;
-    if have >= target {
-        return Ok(());
-    }
-    println!(
-        "loading {} statements through POST /xapi/statements (batches of 1000) …",
-        target - have
-    );
-    let work = workload::Workload::for_statements(target, 42);
-    let started = Instant::now();
-    let mut batch = Vec::with_capacity(1000);
-    let mut in_flight = Vec::new();
-    let mut sent = 0;
-    for s in work.statements(target).skip(have) {
-        batch.push(s);
-        if batch.len() == 1000 {
-            in_flight.push(post(
-                client.clone(),
-                base.to_string(),
-                auth.clone(),
-                std::mem::take(&mut batch),
-            ));
-            if in_flight.len() == 4 {
-                for r in futures_util::future::join_all(in_flight.drain(..)).await {
-                    r??;
-                }
-            }
-            sent += 1000;
-            if sent % 100_000 == 0 {
-                println!(
-                    "  {sent} ({:.0} statements/s)",
-                    sent as f64 / started.elapsed().as_secs_f64()
-                );
-            }
-        }
-    }
-    if !batch.is_empty() {
-        in_flight.push(post(client.clone(), base.to_string(), auth.clone(), batch));
-    }
-    for r in futures_util::future::join_all(in_flight).await {
-        r??;
-    }
-    Ok(())
-}
-
-fn post(
-    client: reqwest::Client,
-    url: String,
-    auth: (String, String),
-    batch: Vec<Value>,
-) -> tokio::task::JoinHandle<anyhow::Result<()>> {
-    tokio::spawn(async move {
-        let response = client
-            .post(url)
-            .basic_auth(&auth.0, Some(&auth.1))
-            .header("X-Experience-API-Version", "1.0.3")
-            .json(&batch)
-            .send()
-            .await?;
-        anyhow::ensure!(
-            response.status() == 200,
-            "load failed: {}",
-            response.text().await?
-        );
-        Ok(())
-    })
 }
 
 async fn timed_get(

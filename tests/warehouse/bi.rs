@@ -76,6 +76,27 @@ async fn the_bi_copy_is_a_readonly_snapshot_of_gold_in_storage_version_v1_4() {
         stdout.contains("verb http://adlnet.gov/expapi/verbs/passed 1"),
         "{stdout}"
     );
+
+    // The Superset dashboard export (docker/superset) hangs together and its datasets' SQL
+    // runs on this copy through duckdb-engine.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = std::process::Command::new(std::env::var("CAIRN_BI_PYTHON").unwrap())
+        .arg(root.join("tests/bi/check_dashboard.py"))
+        .arg(root.join("docker/superset/cairn_dashboard"))
+        .arg(&target)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("dataset cairn_engagement_daily 3"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("dashboard ok"), "{stdout}");
 }
 
 #[tokio::test]
