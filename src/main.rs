@@ -56,6 +56,8 @@ enum Command {
         #[command(subcommand)]
         action: EtlAction,
     },
+    /// Print the OpenAPI document of the HTTP API (JSON; the server serves it at /openapi.json).
+    Openapi,
 }
 
 #[derive(Subcommand)]
@@ -289,6 +291,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             })?;
             telemetry::init("warn");
             etl(&settings, action).await
+        }
+        Command::Openapi => {
+            print!("{}", cairn::api::openapi::to_json());
+            Ok(())
         }
     }
 }

@@ -3,6 +3,9 @@
 
 use actix_web::{web, HttpRequest, HttpResponse, Resource};
 
+use super::openapi::params::ActivityParam;
+use super::openapi::responses::CommonErrors;
+use super::openapi::schemas::Activity;
 use super::params::Params;
 use super::{authorize, documents, ApiError, AppState};
 use crate::auth::Access;
@@ -20,10 +23,30 @@ pub fn resource() -> Resource {
         }))
 }
 
+/// The Activity with the LRS's canonical definition.
+///
 /// §2.5.s1: the complete Activity Object; §2.5.s2.b1: an Activity Object even when the LRS
-/// has no definition for it.
+/// has no definition for it. Definitions come from statements stored by credentials with the
+/// `define` or `all` scope. Scopes: `all`, `all/read`, `statements/read` or `define`.
+#[utoipa::path(
+    method(get, head),
+    path = "/xapi/activities",
+    tag = "Activities",
+    params(ActivityParam),
+    responses(
+        (status = 200, description = "The Activity object", body = Activity,
+            headers(("ETag" = String, description = "Quoted SHA-1 of the body"))),
+        CommonErrors,
+    ),
+    security(
+        ("basic" = ["all"]),
+        ("basic" = ["all/read"]),
+        ("basic" = ["statements/read"]),
+        ("basic" = ["define"])
+    )
+)]
 #[tracing::instrument(name = "GET /xapi/activities", skip_all)]
-async fn get(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let principal = authorize(&req, &state, Access::ReadDefinitions).await?;
     let params = Params::parse(req.query_string(), &["activityId"])?;
     let id = documents::activity_id(&params, "Activities Resource")?;

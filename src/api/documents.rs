@@ -274,20 +274,14 @@ pub async fn get(
     Ok(response.body(body))
 }
 
-/// The routes of one Document Resource.
-pub fn resource(path: &str, kind: Kind) -> actix_web::Resource {
-    web::resource(path)
-        .route(web::put().to(move |r, s, p| store(kind, Write::Put, r, s, p)))
-        .route(web::post().to(move |r, s, p| store(kind, Write::Post, r, s, p)))
-        .route(web::get().to(move |r, s| get(kind, r, s)))
-        .route(web::head().to(move |r, s| get(kind, r, s)))
-        .route(web::delete().to(move |r, s| delete(kind, r, s)))
-        .default_service(web::to(move || async move {
-            Err::<HttpResponse, _>(ApiError::MethodNotAllowed(format!(
-                "the {} allows GET, HEAD, PUT, POST and DELETE",
-                name(kind)
-            )))
-        }))
+/// The fallback of a Document Resource for methods it does not serve.
+pub fn method_not_allowed(kind: Kind) -> actix_web::Route {
+    web::to(move || async move {
+        Err::<HttpResponse, _>(ApiError::MethodNotAllowed(format!(
+            "the {} allows GET, HEAD, PUT, POST and DELETE",
+            name(kind)
+        )))
+    })
 }
 
 /// A JSON body with its ETag (Communication §3.1.s4.b1: every GET response carries one).

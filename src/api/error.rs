@@ -40,19 +40,24 @@ pub enum ApiError {
 }
 
 /// The JSON body of every error response.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody<'a> {
     /// HTTP status code, repeated for clients that only see the body.
     pub status: u16,
-    /// A short machine-readable kind: `bad_request`, `unauthorized`, …
+    /// A short machine-readable kind: `bad_request`, `unauthorized`, `forbidden`,
+    /// `not_found`, `method_not_allowed`, `conflict`, `precondition_failed`,
+    /// `payload_too_large`, `unavailable` or `internal_error`.
+    #[schema(example = "bad_request")]
     pub error: &'a str,
     /// What went wrong, for a human.
     pub message: String,
     /// JSON path of the offending value in the request body, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "$.actor.mbox")]
     pub path: Option<&'a str>,
     /// The rule that was broken, when a statement failed validation.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "schema:pattern")]
     pub rule: Option<&'a str>,
 }
 

@@ -11,6 +11,7 @@ pub mod documents;
 pub mod error;
 pub mod etl;
 pub mod multipart;
+pub mod openapi;
 pub mod params;
 pub mod reports;
 pub mod sql;
@@ -42,7 +43,8 @@ pub struct AppState {
     pub default_version: crate::xapi::XapiVersion,
 }
 
-/// Routes under `/xapi` and the JSON fallbacks for unknown paths and methods.
+/// Routes under `/xapi`, the other endpoints and the JSON fallbacks for unknown paths and
+/// methods. Every route is documented in [`openapi::ApiDoc`].
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/xapi")
@@ -57,6 +59,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(etl::resource())
     .service(reports::resource())
     .service(sql::resource())
+    .configure(openapi::configure)
     .default_service(web::to(not_found));
 }
 

@@ -7,6 +7,9 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::multipart;
+use super::openapi::params::{StatementId, StatementParams};
+use super::openapi::responses::{CommonErrors, Conflict, NotFound, PayloadTooLarge};
+use super::openapi::schemas::{AlternateRequest, Statement, StatementOrBatch, StatementOrResult};
 use super::params::Params;
 use super::{admit_write, authorize, http_date, read_body, version, ApiError, AppState};
 use crate::auth::{scopes::read_reach, Access, Principal, ReadReach};
@@ -32,9 +35,33 @@ pub fn resource() -> Resource {
         }))
 }
 
-/// `PUT /xapi/statements?statementId=…`: stores one statement with the given id; 204.
+/// Stores one statement under the given id.
+///
+/// `PUT /xapi/statements?statementId=…` (Communication §2.1.1): 204. A statement with this id
+/// and the same content (by the statement comparison rules) is accepted again; different
+/// content is a 409. Scopes: `all` or `statements/write`.
+#[utoipa::path(
+    put,
+    path = "/xapi/statements",
+    tag = "Statements",
+    params(StatementId),
+    request_body(
+        description = "One statement as JSON, or `multipart/mixed`: the statement as the first \
+            part (`application/json`), then one part per attachment with \
+            `X-Experience-API-Hash` (its SHA-256) and `Content-Transfer-Encoding: binary` \
+            (Communication §1.5.2).",
+        content((Statement = "application/json"), ("multipart/mixed"))
+    ),
+    responses(
+        (status = 204, description = "Stored (or already stored with the same content)"),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        CommonErrors,
+    ),
+    security(("basic" = ["all"]), ("basic" = ["statements/write"]))
+)]
 #[tracing::instrument(name = "PUT /xapi/statements", skip_all)]
-async fn put(
+pub async fn put(
     req: HttpRequest,
     state: web::Data<AppState>,
     payload: web::Payload,
@@ -67,9 +94,53 @@ async fn put(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// `POST /xapi/statements`: stores one statement or an array; answers the ids in order.
+/// Stores a statement or a batch of statements; answers their ids.
+///
+/// `POST /xapi/statements` (Communication §2.1.2): the ids in request order. A batch is stored
+/// whole or not at all. Scopes: `all` or `statements/write`.
+///
+/// **Alternate request syntax** (Communication §1.3, xAPI 1.0.x only; 2.0 requests using it get
+/// a 400): `POST /xapi/statements?method=PUT` (or `GET`, `HEAD`, `POST`) with an
+/// `application/x-www-form-urlencoded` body holding the headers, the query parameters and the
+/// `content` of the intended request, which Cairn then serves as if it had been sent as such.
+/// The other `/xapi` resources accept it the same way.
+#[utoipa::path(
+    post,
+    path = "/xapi/statements",
+    tag = "Statements",
+    params(
+        (
+            "method" = Option<String>, Query,
+            description = "Alternate request syntax (1.0.x only): the method of the intended \
+                request, `GET`, `HEAD`, `PUT`, `POST` or `DELETE`; then it is the only query \
+                parameter and the body is the form."
+        )
+    ),
+    request_body(
+        description = "A statement or an array of statements as JSON; or `multipart/mixed` \
+            with the statements as the first part (`application/json`) and one part per \
+            attachment with `X-Experience-API-Hash` and `Content-Transfer-Encoding: binary` \
+            (Communication §1.5.2); or, with `?method=`, the alternate-syntax form.",
+        content(
+            (StatementOrBatch = "application/json"),
+            ("multipart/mixed"),
+            (AlternateRequest = "application/x-www-form-urlencoded")
+        )
+    ),
+    responses(
+        (
+            status = 200,
+            description = "The ids of the statements, in request order",
+            body = Vec<Uuid>
+        ),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        CommonErrors,
+    ),
+    security(("basic" = ["all"]), ("basic" = ["statements/write"]))
+)]
 #[tracing::instrument(name = "POST /xapi/statements", skip_all)]
-async fn post(
+pub async fn post(
     req: HttpRequest,
     state: web::Data<AppState>,
     payload: web::Payload,
@@ -260,10 +331,47 @@ const QUERY_PARAMS: [&str; 15] = [
 /// Largest page; `limit=0` asks for it (Communication §2.1.3).
 const MAX_LIMIT: i64 = 1000;
 
+/// Fetches one statement, or queries statements page by page.
+///
 /// `GET /xapi/statements` (Communication §2.1.3): one statement by `statementId` /
-/// `voidedStatementId`, or a filtered, paged query.
+/// `voidedStatementId`, or a filtered, paged query, which answers a `StatementResult` whose
+/// `more` IRL fetches the next page. Scopes: `all`, `all/read`, `statements/read`, or
+/// `statements/read/mine` (only the statements this credential stored).
+#[utoipa::path(
+    method(get, head),
+    path = "/xapi/statements",
+    tag = "Statements",
+    params(
+        StatementParams,
+        (
+            "Accept-Language" = Option<String>, Header,
+            description = "Languages to keep in language maps with `format=canonical`."
+        )
+    ),
+    responses(
+        (
+            status = 200,
+            description = "With `statementId` or `voidedStatementId`, the statement (with a \
+                `Last-Modified` header); otherwise a page of statements. With \
+                `attachments=true`, `multipart/mixed`: the JSON first, then each attachment's \
+                content once.",
+            content(
+                (StatementOrResult = "application/json"),
+                ("multipart/mixed")
+            )
+        ),
+        (status = 404, response = NotFound),
+        CommonErrors,
+    ),
+    security(
+        ("basic" = ["all"]),
+        ("basic" = ["all/read"]),
+        ("basic" = ["statements/read"]),
+        ("basic" = ["statements/read/mine"])
+    )
+)]
 #[tracing::instrument(name = "GET /xapi/statements", skip_all)]
-async fn get(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let principal = authorize(&req, &state, Access::ReadStatements).await?;
     let params = Params::parse(req.query_string(), &QUERY_PARAMS)?;
     let format = match params.get("format") {

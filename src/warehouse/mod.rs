@@ -158,13 +158,17 @@ pub struct RunOptions {
 }
 
 /// The ETL status shown by `cairn etl status` and `GET /api/v1/etl/status`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct EtlStatus {
+    /// Path of the warehouse file.
     pub warehouse: String,
     /// Completed runs since the warehouse was created.
     pub runs: i64,
+    /// When the last run ended.
     pub last_run_at: Option<DateTime<Utc>>,
+    /// Statements the last run loaded.
     pub last_run_rows: i64,
+    /// Duration of the last run in milliseconds.
     pub last_run_ms: i64,
     /// Statements in the warehouse (silver), voided ones included.
     pub rows_total: i64,
@@ -172,7 +176,9 @@ pub struct EtlStatus {
     pub lag_statements: i64,
     /// Age of the oldest statement not yet in the warehouse (0 when none).
     pub lag_seconds: f64,
+    /// The error of the last failed run, if any.
     pub last_error: Option<String>,
+    /// When the last failed run failed.
     pub last_error_at: Option<DateTime<Utc>>,
     /// PostgreSQL transaction id below which everything is loaded.
     pub xid_bound: i64,
