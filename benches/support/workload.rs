@@ -106,14 +106,19 @@ impl Workload {
             },
             "extensions": {SESSION_EXT: session_id}
         });
-        let mut push = |rng: &mut StdRng, verb: &str, object: Value, result: Option<Value>| {
+        // `ctx`: this statement's context when it is not the session's.
+        let mut push = |rng: &mut StdRng,
+                        verb: &str,
+                        object: Value,
+                        result: Option<Value>,
+                        ctx: Option<&Value>| {
             t += chrono::Duration::seconds(rng.gen_range(5..90));
             let mut s = json!({
                 "id": uuid_from(rng.gen()),
                 "actor": actor,
                 "verb": {"id": verb, "display": {"en-US": verb.rsplit('/').next().unwrap()}},
                 "object": object,
-                "context": context,
+                "context": ctx.unwrap_or(&context),
                 "timestamp": t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
             });
             if let Some(r) = result {
@@ -126,8 +131,20 @@ impl Workload {
             "definition": {"name": {"en-US": format!("Unit {au} of course {course}")},
                            "type": "https://w3id.org/xapi/cmi5/activitytype/block"}
         });
-        push(rng, &format!("{ADL}launched"), au_object.clone(), None);
-        push(rng, &format!("{ADL}initialized"), au_object.clone(), None);
+        push(
+            rng,
+            &format!("{ADL}launched"),
+            au_object.clone(),
+            None,
+            None,
+        );
+        push(
+            rng,
+            &format!("{ADL}initialized"),
+            au_object.clone(),
+            None,
+            None,
+        );
         let abandoned = rng.gen_bool(0.1);
         match kind {
             // A quiz: one answered statement per question, with an interaction definition.
@@ -158,24 +175,40 @@ impl Workload {
                         }),
                         Some(json!({"success": correct, "response": choice,
                                     "duration": format!("PT{seconds}S")})),
+                        None,
                     );
                 }
             }
-            // A video: played/paused/seeked segments, then completed.
+            // A video (xAPI Video Profile): played/paused/seeked with the session id, the
+            // length, the position and the cumulative played segments.
             4..=6 => {
                 let video = json!({"id": format!("{au_iri}/video"), "objectType": "Activity",
-                    "definition": {"type": "https://w3id.org/xapi/video/activity-type/video"}});
+                    "definition": {"type": "https://w3id.org/xapi/video/activity-type/video",
+                                   "name": {"en-US": format!("Video of unit {au}")}}});
+                let length = 120.0 + (au * 30) as f64;
+                let video_session = uuid_from(rng.gen());
+                let mut video_context = context.clone();
+                video_context["extensions"]["https://w3id.org/xapi/video/extensions/session-id"] =
+                    json!(video_session);
+                video_context["extensions"]["https://w3id.org/xapi/video/extensions/length"] =
+                    json!(length);
                 let mut position = 0.0_f64;
+                let mut segments: Vec<String> = Vec::new();
                 for _ in 0..rng.gen_range(2..8) {
                     let verb = ["played", "paused", "seeked"][rng.gen_range(0..3)];
-                    position += rng.gen_range(5.0..60.0);
+                    let from = position;
+                    position = (position + rng.gen_range(5.0..60.0)).min(length);
+                    segments.push(format!("{:.3}[.]{:.3}", from, position));
                     push(
                         rng,
                         &format!("{VIDEO}{verb}"),
                         video.clone(),
                         Some(json!({"extensions": {
-                            "https://w3id.org/xapi/video/extensions/time": (position * 1000.0).round() / 1000.0
+                            "https://w3id.org/xapi/video/extensions/time": (position * 1000.0).round() / 1000.0,
+                            "https://w3id.org/xapi/video/extensions/played-segments": segments.join("[,]"),
+                            "https://w3id.org/xapi/video/extensions/progress": ((position / length) * 1000.0).round() / 1000.0
                         }})),
+                        Some(&video_context),
                     );
                 }
             }
@@ -188,6 +221,7 @@ impl Workload {
                         Some(json!({"extensions": {
                             "https://w3id.org/xapi/cmi5/result/extensions/progress": p * 20
                         }})),
+                        None,
                     );
                 }
             }
@@ -201,6 +235,7 @@ impl Workload {
                 &format!("{ADL}completed"),
                 au_object.clone(),
                 Some(json!({"completion": true, "duration": format!("PT{minutes}M")})),
+                None,
             );
             push(
                 rng,
@@ -209,8 +244,9 @@ impl Workload {
                 Some(
                     json!({"success": passed, "score": {"scaled": (score * 100.0).round() / 100.0}}),
                 ),
+                None,
             );
-            push(rng, &format!("{ADL}terminated"), au_object, None);
+            push(rng, &format!("{ADL}terminated"), au_object, None, None);
         }
         // About 0.5% of statements void an earlier one.
         if !earlier.is_empty() && rng.gen_bool(0.05) {

@@ -9,6 +9,7 @@
 //! comment is the operation's summary, the rest its description; operation ids are derived
 //! from method and path.
 
+pub mod analytics;
 pub mod params;
 pub mod responses;
 pub mod schemas;
@@ -21,8 +22,8 @@ use utoipa::openapi::{HeaderBuilder, OpenApi as Document, Required};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    about, activities, activity_profile, agent_profile, agents, error, etl, state, statements,
-    ApiError,
+    about, activities, activity_profile, agent_profile, agents, error, etl, reports, sql, state,
+    statements, ApiError,
 };
 
 /// The name of the HTTP Basic security scheme operations refer to.
@@ -62,11 +63,14 @@ pub const BASIC: &str = "basic";
         activities::get,
         agents::get,
         etl::status,
+        reports::list,
+        reports::report,
+        sql::query,
         openapi_json,
         docs,
     ),
     components(
-        schemas(error::ErrorBody),
+        schemas(error::ErrorBody, analytics::ReportName),
         responses(
             responses::BadRequest,
             responses::Unauthorized,
@@ -108,6 +112,15 @@ pub const BASIC: &str = "basic";
             description = "The Agents Resource (§2.4): what the LRS knows about an Agent."
         ),
         (name = "ETL", description = "The analytics warehouse's ETL (PostgreSQL → DuckDB)."),
+        (
+            name = "Reports",
+            description = "Reports from the warehouse's gold layer, as JSON, CSV, Arrow or \
+                Parquet, each read from one committed warehouse state."
+        ),
+        (
+            name = "SQL",
+            description = "One read-only SELECT over the gold layer, sandboxed and limited."
+        ),
         (name = "OpenAPI", description = "This document and its documentation page."),
     )
 )]

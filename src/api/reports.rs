@@ -7,6 +7,10 @@ use std::sync::Arc;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Map};
 
+use crate::api::openapi::analytics::{
+    BinaryTable, ReportList, ReportName, ReportPage, ReportParams,
+};
+use crate::api::openapi::responses::{CommonErrors, NotFound};
 use crate::api::tabular::{self, Format};
 use crate::api::{authorize, ApiError, AppState};
 use crate::auth::Access;
@@ -29,8 +33,19 @@ pub fn warehouse(w: Option<web::Data<Arc<Warehouse>>>) -> Result<Arc<Warehouse>,
     })
 }
 
+/// The reports this server offers.
+#[utoipa::path(
+    get,
+    path = "/api/v1/reports",
+    tag = "Reports",
+    responses(
+        (status = 200, description = "The report names and their URLs", body = ReportList),
+        CommonErrors,
+    ),
+    security(("basic" = ["all"]), ("basic" = ["all/read"]), ("basic" = ["analytics/read"]))
+)]
 #[tracing::instrument(name = "GET /api/v1/reports", skip_all)]
-async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     authorize(&req, &state, Access::ReadAnalytics).await?;
     let items: Vec<_> = REPORTS
         .iter()
@@ -59,8 +74,31 @@ fn parse_usize(
     }
 }
 
+/// One report, filtered and paged.
+///
+/// Funnel stages count registrations; item statistics use each learner's first attempt
+/// (difficulty = share correct, discrimination = point-biserial correlation with the rest of
+/// the assessment); active minutes are distinct minutes in which a learner sent a statement;
+/// see the README's "Reports" table for every report's columns.
+#[utoipa::path(
+    get,
+    path = "/api/v1/reports/{name}",
+    tag = "Reports",
+    params(("name" = ReportName, Path, description = "The report"), ReportParams),
+    responses(
+        (status = 200, description = "A page of the report", content(
+            (ReportPage = "application/json"),
+            (String = "text/csv"),
+            (BinaryTable = "application/vnd.apache.arrow.stream"),
+            (BinaryTable = "application/vnd.apache.parquet"),
+        )),
+        (status = 404, response = NotFound),
+        CommonErrors,
+    ),
+    security(("basic" = ["all"]), ("basic" = ["all/read"]), ("basic" = ["analytics/read"]))
+)]
 #[tracing::instrument(name = "GET /api/v1/reports/{name}", skip_all, fields(report))]
-async fn report(
+pub async fn report(
     req: HttpRequest,
     name: web::Path<String>,
     state: web::Data<AppState>,

@@ -7,6 +7,8 @@ use std::sync::Arc;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Map};
 
+use crate::api::openapi::analytics::{BinaryTable, SqlParams, SqlRequest, SqlResultPage};
+use crate::api::openapi::responses::{CommonErrors, NotFound, PayloadTooLarge};
 use crate::api::tabular::{self, Format};
 use crate::api::{authorize, read_body, ApiError, AppState};
 use crate::auth::Access;
@@ -26,8 +28,36 @@ impl From<SqlError> for ApiError {
     }
 }
 
+/// Runs one read-only SELECT over the gold layer.
+///
+/// Only a single SELECT passes DuckDB's parser check; it may read the gold relations (not
+/// `dim_actor_pii`) and its own CTEs, and call no table function but `range`,
+/// `generate_series` and `unnest`. Limits: 20,000 bytes of SQL, 10 s, 100,000 rows, 64 MB
+/// of result; each refusal is a 400 naming the rule.
+#[utoipa::path(
+    post,
+    path = "/api/v1/sql",
+    tag = "SQL",
+    params(SqlParams),
+    request_body(content(
+        (String = "text/plain"),
+        (SqlRequest = "application/json"),
+    )),
+    responses(
+        (status = 200, description = "The result", content(
+            (SqlResultPage = "application/json"),
+            (String = "text/csv"),
+            (BinaryTable = "application/vnd.apache.arrow.stream"),
+            (BinaryTable = "application/vnd.apache.parquet"),
+        )),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        CommonErrors,
+    ),
+    security(("basic" = ["all"]), ("basic" = ["analytics/read"]))
+)]
 #[tracing::instrument(name = "POST /api/v1/sql", skip_all)]
-async fn query(
+pub async fn query(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,

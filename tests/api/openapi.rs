@@ -33,6 +33,9 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/xapi/agents"),
     ("head", "/xapi/agents"),
     ("get", "/api/v1/etl/status"),
+    ("get", "/api/v1/reports"),
+    ("get", "/api/v1/reports/{name}"),
+    ("post", "/api/v1/sql"),
     ("get", "/openapi.json"),
     ("get", "/docs"),
 ];

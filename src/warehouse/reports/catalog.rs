@@ -171,7 +171,7 @@ fn responses() -> &'static str {
     "resp AS (
   SELECT seq, actor_key, coalesce(list_min(parent_iris), '') AS assessment_iri,
          object_id AS item_iri, response, CAST(result_success AS INTEGER) AS correct,
-         row_number() OVER (PARTITION BY actor_key, object_id
+         row_number() OVER (PARTITION BY actor_key, object_key
                             ORDER BY \"timestamp\", seq) = 1 AS first_attempt
   FROM base
   WHERE (response IS NOT NULL OR interaction_type IS NOT NULL) AND object_type = 'Activity')"
@@ -240,7 +240,7 @@ fn engagement(interval: Interval, group: EngagementGroup) -> String {
     format!(
         "m AS (
   SELECT CAST(date_trunc('{unit}', \"timestamp\") AS DATE) AS period_start, {grp} AS grp,
-         actor_key, date_trunc('minute', \"timestamp\") AS minute, count(*) AS statements
+         actor_key, CAST(epoch(\"timestamp\") // 60 AS BIGINT) AS minute, count(*) AS statements
   FROM base GROUP BY ALL)
 SELECT period_start, grp AS \"group\", CAST(count(DISTINCT actor_key) AS BIGINT) AS active_learners,
        CAST(sum(statements) AS BIGINT) AS statements,
@@ -257,8 +257,8 @@ fn per_learner_course() -> String {
         "lc AS (
   SELECT actor_key, any_value(actor_ifi) AS learner, arg_max(actor_name, seq) AS name,
          course_iri,
-         count(DISTINCT object_id) FILTER (WHERE cmi5_session_id IS NOT NULL) AS aus_attempted,
-         count(DISTINCT object_id) FILTER (WHERE cmi5_session_id IS NOT NULL
+         count(DISTINCT object_key) FILTER (WHERE cmi5_session_id IS NOT NULL) AS aus_attempted,
+         count(DISTINCT object_key) FILTER (WHERE cmi5_session_id IS NOT NULL
              AND verb_iri IN ('{COMPLETED}', '{PASSED}', '{WAIVED}')) AS aus_satisfied,
          max(score_scaled) AS best_score_scaled,
          coalesce(sum(duration_seconds) FILTER (WHERE verb_iri IN ('{TERMINATED}', '{ABANDONED}')), 0)
@@ -389,11 +389,11 @@ FROM t ORDER BY statements DESC, verb_iri LIMIT {top}"
 
 fn top_activities(top: u32) -> String {
     format!(
-        "t AS (SELECT object_id AS activity_iri,
+        "t AS (SELECT any_value(object_id) AS activity_iri,
                  arg_max(object_name, seq) FILTER (WHERE object_name IS NOT NULL) AS name,
                  arg_max(object_activity_type, seq) FILTER (WHERE object_activity_type IS NOT NULL) AS activity_type,
                  count(*) AS statements, count(DISTINCT actor_key) AS learners
-          FROM base WHERE object_type = 'Activity' GROUP BY object_id)
+          FROM base WHERE object_type = 'Activity' GROUP BY object_key)
 SELECT activity_iri, name, activity_type, CAST(statements AS BIGINT) AS statements,
        CAST(learners AS BIGINT) AS learners
 FROM t ORDER BY statements DESC, activity_iri LIMIT {top}"

@@ -82,9 +82,13 @@ pub fn parse_learner(value: &str) -> Result<String, FilterError> {
     }
 }
 
-/// The silver columns reports read, and the gold keys they need (as `stmt` defines them). An
-/// explicit list: reports never read the raw JSON.
-const BASE_COLUMNS: &str = "seq, \"timestamp\", coalesce(actor_ifi, 'anonymous') AS actor_key, \
+/// The silver columns reports read, and the keys they group by. An explicit list: reports never
+/// read the raw JSON. `actor_key` and `object_key` are 64-bit hashes of the actor's IFI and the
+/// object id: grouping and counting distinct integers is about twice as fast as strings; the
+/// strings shown come from `any_value` of the group.
+const BASE_COLUMNS: &str =
+    "seq, \"timestamp\", hash(coalesce(actor_ifi, 'anonymous')) AS actor_key, \
+     hash(object_id) AS object_key, \
      actor_ifi, actor_name, verb_iri, verb_display, object_type, object_id, object_name, \
      object_activity_type, interaction_type, registration, cmi5_session_id, video_session_id, \
      result_success, result_completion, score_scaled, duration_seconds, response, progress, \
@@ -135,9 +139,15 @@ impl Filters {
         // Gold's rule (`stmt`): a statement counts when it is neither voided nor voiding.
         let filter = format!(
             " WHERE NOT voided AND voiding_target IS NULL{}",
-            clauses.iter().map(|c| format!(" AND {c}")).collect::<String>()
+            clauses
+                .iter()
+                .map(|c| format!(" AND {c}"))
+                .collect::<String>()
         );
-        (format!("base AS (SELECT {BASE_COLUMNS} FROM silver_statement{filter})"), params)
+        (
+            format!("base AS (SELECT {BASE_COLUMNS} FROM silver_statement{filter})"),
+            params,
+        )
     }
 }
 
