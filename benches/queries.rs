@@ -22,7 +22,7 @@ use cairn::auth::{issue_credential, Scope};
 use cairn::config::Settings;
 use cairn::{store, Application};
 use serde_json::Value;
-use sqlx::{Connection, PgConnection, PgPool};
+use sqlx::PgPool;
 
 struct Args {
     statements: usize,
@@ -59,23 +59,7 @@ const DB: &str = "cairn_bench_queries";
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = args();
-    let mut admin = PgConnection::connect(&args.admin_url).await?;
-    let exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-            .bind(DB)
-            .fetch_one(&mut admin)
-            .await?;
-    if !exists {
-        sqlx::query(&format!("CREATE DATABASE {DB}"))
-            .execute(&mut admin)
-            .await?;
-    }
-    let url = match args.admin_url.rsplit_once('/') {
-        Some((base, _)) => format!("{base}/{DB}"),
-        None => anyhow::bail!("DATABASE_URL has no database name"),
-    };
-    let pool = store::connect(&url, 8).await?;
-    store::migrate(&pool).await?;
+    let pool = load::kept_database(&args.admin_url, DB).await?;
 
     let settings = Settings {
         listen: "127.0.0.1:0".parse()?,

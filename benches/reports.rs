@@ -23,7 +23,6 @@ use cairn::config::Settings;
 use cairn::warehouse::Warehouse;
 use cairn::{store, Application};
 use serde_json::Value;
-use sqlx::{Connection, PgConnection};
 
 const DB: &str = "cairn_bench_queries";
 
@@ -52,23 +51,7 @@ fn pct(times: &mut [f64], p: usize) -> f64 {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let (statements, runs, admin_url) = args();
-    let mut admin = PgConnection::connect(&admin_url).await?;
-    let exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-            .bind(DB)
-            .fetch_one(&mut admin)
-            .await?;
-    if !exists {
-        sqlx::query(&format!("CREATE DATABASE {DB}"))
-            .execute(&mut admin)
-            .await?;
-    }
-    let url = match admin_url.rsplit_once('/') {
-        Some((base, _)) => format!("{base}/{DB}"),
-        None => anyhow::bail!("DATABASE_URL has no database name"),
-    };
-    let pool = store::connect(&url, 8).await?;
-    store::migrate(&pool).await?;
+    let pool = load::kept_database(&admin_url, DB).await?;
 
     let dir = std::env::temp_dir().join("cairn-bench-reports");
     let warehouse = Arc::new(Warehouse::open(&dir.join("warehouse.duckdb"))?);

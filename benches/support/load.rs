@@ -4,9 +4,32 @@
 use std::time::Instant;
 
 use serde_json::Value;
-use sqlx::PgPool;
+use sqlx::{Connection, PgConnection, PgPool};
 
 use super::workload;
+
+/// A pool on the database `db` of `admin_url`'s server, created when missing and kept between
+/// runs (loading a large store takes minutes), migrated.
+pub async fn kept_database(admin_url: &str, db: &str) -> anyhow::Result<PgPool> {
+    let mut admin = PgConnection::connect(admin_url).await?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(db)
+            .fetch_one(&mut admin)
+            .await?;
+    if !exists {
+        sqlx::query(&format!("CREATE DATABASE {db}"))
+            .execute(&mut admin)
+            .await?;
+    }
+    let url = match admin_url.rsplit_once('/') {
+        Some((base, _)) => format!("{base}/{db}"),
+        None => anyhow::bail!("DATABASE_URL has no database name"),
+    };
+    let pool = cairn::store::connect(&url, 8).await?;
+    cairn::store::migrate(&pool).await?;
+    Ok(pool)
+}
 
 pub async fn load(
     pool: &PgPool,

@@ -136,6 +136,16 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts the app on port 0 with a fresh database and an `all`-scoped credential.
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_owning(configure, None).await
+}
+
+/// [`spawn_app_with`], the server owning `warehouse` (its status, reports and SQL are served;
+/// no ETL loop runs: the test drives the runs).
+#[allow(dead_code)] // not every test binary uses it
+pub async fn spawn_app_owning(
+    configure: impl FnOnce(&mut Settings),
+    warehouse: Option<std::sync::Arc<cairn::warehouse::Warehouse>>,
+) -> TestApp {
     let db = TestDb::create().await;
     let mut settings = Settings {
         listen: "127.0.0.1:0".parse().unwrap(),
@@ -145,7 +155,8 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     configure(&mut settings);
     let pool = store::connect(&db.url, 8).await.expect("connect test db");
     store::migrate(&pool).await.expect("migrate");
-    let app = Application::build(&settings, pool.clone()).expect("build app");
+    let app =
+        Application::build_with_warehouse(&settings, pool.clone(), warehouse).expect("build app");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     let issued = issue_credential(

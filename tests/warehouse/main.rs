@@ -14,11 +14,8 @@ mod status;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use cairn::auth::{issue_credential, Scope};
-use cairn::config::Settings;
 use cairn::warehouse::Warehouse;
-use cairn::{store, Application};
-use helpers::{TestApp, TestDb};
+use helpers::TestApp;
 
 /// A warehouse file in a fresh temporary directory.
 pub fn warehouse_path() -> PathBuf {
@@ -88,33 +85,6 @@ pub async fn catch_up(w: &Warehouse, pool: &sqlx::PgPool) {
 }
 
 /// `spawn_app` with a warehouse owned by the server (no loop: the test drives the runs).
-pub async fn spawn_app_with_warehouse(w: Arc<cairn::warehouse::Warehouse>) -> TestApp {
-    let db = TestDb::create().await;
-    let settings = Settings {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        auth_cache_seconds: 1,
-        ..Settings::default()
-    };
-    let pool = store::connect(&db.url, 8).await.unwrap();
-    store::migrate(&pool).await.unwrap();
-    let app = Application::build_with_warehouse(&settings, pool.clone(), Some(w)).unwrap();
-    let address = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
-    let issued = issue_credential(
-        &pool,
-        store::DEFAULT_STORE,
-        "test",
-        &[Scope::All],
-        "http://cairn.test",
-    )
-    .await
-    .unwrap();
-    TestApp {
-        address,
-        client: reqwest::Client::new(),
-        key: issued.api_key,
-        secret: issued.secret,
-        pool,
-        db,
-    }
+pub async fn spawn_app_with_warehouse(w: Arc<Warehouse>) -> TestApp {
+    helpers::spawn_app_owning(|_| {}, Some(w)).await
 }
