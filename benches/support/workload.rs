@@ -1,7 +1,8 @@
 //! A deterministic (seeded) workload of realistic LMS traffic: learners taking cmi5 courses
 //! (launched, initialized, progressed/answered/video events, completed, passed or failed,
 //! terminated; some sessions abandoned), quizzes with interaction activities, videos (xAPI
-//! Video Profile verbs), context activities and extensions, and a share of voids.
+//! Video Profile: session id, length, played segments), attended live classes, context
+//! activities and extensions, and a share of voids.
 //!
 //! The same seed and sizes always give the same statements, ids included.
 
@@ -212,6 +213,21 @@ impl Workload {
                     );
                 }
             }
+            // A timetabled live class (Jisc attendance recipe): attended, with the minutes.
+            9 => {
+                let minutes = rng.gen_range(20..90);
+                let class = rng.gen_range(0..20);
+                push(
+                    rng,
+                    &format!("{ADL}attended"),
+                    json!({"id": format!("{}/class/{class}", self.course_iri(course)),
+                           "objectType": "Activity",
+                           "definition": {"type": "http://xapi.jisc.ac.uk/event_timetabled",
+                                          "name": {"en-US": "Live class"}}}),
+                    Some(json!({"completion": true, "duration": format!("PT{minutes}M")})),
+                    None,
+                );
+            }
             _ => {
                 for p in 1..=rng.gen_range(1..5) {
                     push(
@@ -247,6 +263,16 @@ impl Workload {
                 None,
             );
             push(rng, &format!("{ADL}terminated"), au_object, None, None);
+        } else {
+            // cmi5 §9.3.8: the LMS records the abandoned session with its duration.
+            let minutes = rng.gen_range(1..30);
+            push(
+                rng,
+                "https://w3id.org/xapi/adl/verbs/abandoned",
+                au_object,
+                Some(json!({"duration": format!("PT{minutes}M")})),
+                None,
+            );
         }
         // About 0.5% of statements void an earlier one.
         if !earlier.is_empty() && rng.gen_bool(0.05) {
