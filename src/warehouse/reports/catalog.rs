@@ -124,13 +124,16 @@ impl Report {
 /// Registered → launched → initialized → progressed → completed → passed → satisfied, counted
 /// in registrations; each stage's share of the previous stage and of the registered.
 fn funnel(group: FunnelGroup) -> String {
-    let grp = match group {
-        FunnelGroup::Course => "course_iri",
-        FunnelGroup::Au => "CASE WHEN cmi5_session_id IS NOT NULL THEN object_id END",
+    let (grp, key) = match group {
+        FunnelGroup::Course => ("course_iri", "course_key"),
+        FunnelGroup::Au => (
+            "CASE WHEN cmi5_session_id IS NOT NULL THEN object_id END",
+            "object_key",
+        ),
     };
     format!(
         "r AS (
-  SELECT {grp} AS group_iri, registration,
+  SELECT any_value({grp}) AS group_iri,
          bool_or(verb_iri = '{LAUNCHED}') AS launched,
          bool_or(verb_iri = '{INITIALIZED}') AS initialized,
          bool_or(verb_iri = '{PROGRESSED}' OR progress > 0) AS progressed,
@@ -138,7 +141,7 @@ fn funnel(group: FunnelGroup) -> String {
          bool_or(verb_iri = '{PASSED}') AS passed,
          bool_or(verb_iri = '{SATISFIED}') AS satisfied
   FROM base WHERE registration IS NOT NULL AND {grp} IS NOT NULL
-  GROUP BY 1, 2),
+  GROUP BY {key}, hash(registration)),
 c AS (
   SELECT group_iri, count(*) AS s1, count(*) FILTER (launched) AS s2,
          count(*) FILTER (initialized) AS s3, count(*) FILTER (progressed) AS s4,
@@ -170,6 +173,7 @@ ORDER BY s.group_iri, s.stage_order",
 fn responses() -> &'static str {
     "resp AS (
   SELECT seq, actor_key, coalesce(list_min(parent_iris), '') AS assessment_iri,
+         hash(coalesce(list_min(parent_iris), '')) AS assessment_key, object_key AS item_key,
          object_id AS item_iri, response, CAST(result_success AS INTEGER) AS correct,
          row_number() OVER (PARTITION BY actor_key, object_key
                             ORDER BY \"timestamp\", seq) = 1 AS first_attempt
@@ -184,13 +188,15 @@ fn item_analysis() -> String {
     format!(
         "{},
 first AS (SELECT * FROM resp WHERE first_attempt),
-totals AS (SELECT actor_key, assessment_iri, sum(correct) AS total FROM first GROUP BY ALL),
+totals AS (SELECT actor_key, assessment_key, sum(correct) AS total FROM first GROUP BY ALL),
 stats AS (
-  SELECT f.assessment_iri, f.item_iri, count(*) AS learners, avg(f.correct) AS p_value,
+  SELECT f.assessment_key, f.item_key, count(*) AS learners, avg(f.correct) AS p_value,
          corr(f.correct, t.total - f.correct) AS discrimination
-  FROM first f JOIN totals t USING (actor_key, assessment_iri)
+  FROM first f JOIN totals t USING (actor_key, assessment_key)
   GROUP BY ALL),
-attempts AS (SELECT assessment_iri, item_iri, count(*) AS attempts FROM resp GROUP BY ALL),
+attempts AS (SELECT assessment_key, item_key, any_value(assessment_iri) AS assessment_iri,
+                    any_value(item_iri) AS item_iri, count(*) AS attempts
+             FROM resp GROUP BY ALL),
 {names}
 SELECT nullif(a.assessment_iri, '') AS assessment_iri, a.item_iri, n.name AS item_name,
        CAST(a.attempts AS BIGINT) AS attempts, CAST(s.learners AS BIGINT) AS learners,
@@ -199,7 +205,7 @@ SELECT nullif(a.assessment_iri, '') AS assessment_iri, a.item_iri, n.name AS ite
        concat_ws(',', CASE WHEN s.p_value < 0.2 THEN 'very_hard' END,
                       CASE WHEN s.p_value > 0.9 THEN 'very_easy' END,
                       CASE WHEN s.discrimination < 0.2 THEN 'low_discrimination' END) AS flags
-FROM attempts a JOIN stats s USING (assessment_iri, item_iri)
+FROM attempts a JOIN stats s USING (assessment_key, item_key)
 LEFT JOIN names n ON n.iri = a.item_iri
 ORDER BY a.assessment_iri, a.item_iri",
         responses(),
@@ -212,13 +218,13 @@ ORDER BY a.assessment_iri, a.item_iri",
 fn item_distractors() -> String {
     format!(
         "{}
-SELECT nullif(assessment_iri, '') AS assessment_iri, item_iri, response,
-       CAST(count(*) AS BIGINT) AS responses,
+SELECT nullif(any_value(assessment_iri), '') AS assessment_iri, any_value(item_iri) AS item_iri,
+       response, CAST(count(*) AS BIGINT) AS responses,
        CAST(count(*) FILTER (first_attempt) AS BIGINT) AS first_attempt_responses,
-       round(count(*) / sum(count(*)) OVER (PARTITION BY assessment_iri, item_iri), 4) AS share,
+       round(count(*) / sum(count(*)) OVER (PARTITION BY assessment_key, item_key), 4) AS share,
        bool_or(correct = 1) AS correct
 FROM resp WHERE response IS NOT NULL
-GROUP BY assessment_iri, item_iri, response
+GROUP BY assessment_key, item_key, response
 ORDER BY assessment_iri, item_iri, responses DESC, response",
         responses()
     )
@@ -256,7 +262,7 @@ fn per_learner_course() -> String {
     format!(
         "lc AS (
   SELECT actor_key, any_value(actor_ifi) AS learner, arg_max(actor_name, seq) AS name,
-         course_iri,
+         any_value(course_iri) AS course_iri,
          count(DISTINCT object_key) FILTER (WHERE cmi5_session_id IS NOT NULL) AS aus_attempted,
          count(DISTINCT object_key) FILTER (WHERE cmi5_session_id IS NOT NULL
              AND verb_iri IN ('{COMPLETED}', '{PASSED}', '{WAIVED}')) AS aus_satisfied,
@@ -269,7 +275,7 @@ fn per_learner_course() -> String {
          bool_or(verb_iri = '{PASSED}') AS passed,
          bool_or(verb_iri = '{FAILED}') AS failed,
          count(*) FILTER (WHERE verb_iri = '{ABANDONED}') AS abandoned_sessions
-  FROM base GROUP BY actor_key, course_iri)"
+  FROM base GROUP BY actor_key, course_key)"
     )
 }
 
@@ -314,7 +320,8 @@ ORDER BY learner, course_iri NULLS FIRST",
 /// cumulative played-segments union wins (as in `fact_video_session`).
 fn video_sessions() -> &'static str {
     "vs AS (
-  SELECT video_session_id, any_value(actor_key) AS actor_key, any_value(object_id) AS video_iri,
+  SELECT hash(video_session_id) AS video_session_key, any_value(actor_key) AS actor_key,
+         any_value(object_id) AS video_iri,
          arg_max(object_name, seq) AS video_name,
          max(video_length) AS length_seconds,
          coalesce(max(video_watched_seconds), 0) AS watched_seconds,
@@ -322,7 +329,7 @@ fn video_sessions() -> &'static str {
              FILTER (WHERE video_played_segments IS NOT NULL) AS segments,
          bool_or(verb_iri = 'http://adlnet.gov/expapi/verbs/completed') AS completed
   FROM base WHERE video_session_id IS NOT NULL AND object_type = 'Activity'
-  GROUP BY video_session_id)"
+  GROUP BY hash(video_session_id))"
 }
 
 /// Per video: viewers, sessions, the share of viewers who completed it, the average share of
@@ -330,7 +337,7 @@ fn video_sessions() -> &'static str {
 fn video_engagement() -> String {
     format!(
         "{},
-names AS (SELECT video_iri AS iri, arg_max(video_name, video_session_id) FILTER (WHERE video_name IS NOT NULL) AS name
+names AS (SELECT video_iri AS iri, any_value(video_name) AS name
           FROM vs GROUP BY video_iri)
 SELECT v.video_iri, n.name AS video_name, max(v.length_seconds) AS length_seconds,
        CAST(count(DISTINCT v.actor_key) AS BIGINT) AS viewers,
