@@ -354,32 +354,38 @@ GROUP BY v.video_iri, n.name ORDER BY v.video_iri",
 }
 
 /// Drop-off: each video cut into `buckets` equal parts; per part, how many viewers watched
-/// its midpoint in some session (from the played segments `a[.]b[,]c[.]d`).
+/// its midpoint in some session (from the played segments `a[.]b[,]c[.]d`). Part `i` of a
+/// video of length `len` has its midpoint `len·(i + ½)/n` inside a segment `[a, b]` exactly
+/// when `a/len·n − ½ ≤ i ≤ b/len·n − ½`, so each segment lists the parts it reaches.
 fn video_dropoff(buckets: u32) -> String {
+    let n = buckets;
     format!(
         "{},
-segs AS (
-  SELECT video_iri, actor_key,
-         CAST(split_part(seg, '[.]', 1) AS DOUBLE) AS seg_start,
-         CAST(split_part(seg, '[.]', 2) AS DOUBLE) AS seg_end
-  FROM (SELECT video_iri, actor_key, unnest(string_split(segments, '[,]')) AS seg
-        FROM vs WHERE segments IS NOT NULL)
-  WHERE seg LIKE '%[.]%'),
 videos AS (
   SELECT video_iri, max(length_seconds) AS len, count(DISTINCT actor_key) AS viewers
   FROM vs GROUP BY video_iri HAVING max(length_seconds) > 0),
-parts AS (
-  SELECT video_iri, viewers, CAST(i AS INTEGER) AS bucket, len * i / {buckets} AS pos_start,
-         len * (i + 1) / {buckets} AS pos_end, len * (i + 0.5) / {buckets} AS mid
-  FROM videos, range({buckets}) r(i))
-SELECT p.video_iri, p.bucket, round(p.pos_start, 3) AS position_start_seconds,
-       round(p.pos_end, 3) AS position_end_seconds, CAST(p.viewers AS BIGINT) AS viewers,
-       CAST(count(DISTINCT s.actor_key) AS BIGINT) AS viewers_watched,
-       round(count(DISTINCT s.actor_key) / p.viewers, 4) AS share_watched
-FROM parts p LEFT JOIN segs s
-  ON s.video_iri = p.video_iri AND s.seg_start <= p.mid AND s.seg_end >= p.mid
-GROUP BY p.video_iri, p.bucket, p.pos_start, p.pos_end, p.viewers
-ORDER BY p.video_iri, p.bucket",
+segs AS (
+  SELECT s.video_iri, s.actor_key, v.len,
+         CAST(split_part(seg, '[.]', 1) AS DOUBLE) AS seg_start,
+         CAST(split_part(seg, '[.]', 2) AS DOUBLE) AS seg_end
+  FROM (SELECT video_iri, actor_key, unnest(string_split(segments, '[,]')) AS seg
+        FROM vs WHERE segments IS NOT NULL) s JOIN videos v USING (video_iri)
+  WHERE seg LIKE '%[.]%'),
+reached AS (
+  SELECT DISTINCT video_iri, actor_key,
+         unnest(range(CAST(greatest(ceil(seg_start / len * {n} - 0.5), 0) AS BIGINT),
+                      CAST(least(floor(seg_end / len * {n} - 0.5), {n} - 1) AS BIGINT) + 1)) AS bucket
+  FROM segs),
+counts AS (SELECT video_iri, bucket, count(*) AS n FROM reached GROUP BY ALL)
+SELECT v.video_iri, CAST(r.i AS INTEGER) AS bucket,
+       round(v.len * r.i / {n}, 3) AS position_start_seconds,
+       round(v.len * (r.i + 1) / {n}, 3) AS position_end_seconds,
+       CAST(v.viewers AS BIGINT) AS viewers,
+       CAST(coalesce(c.n, 0) AS BIGINT) AS viewers_watched,
+       round(coalesce(c.n, 0) / v.viewers, 4) AS share_watched
+FROM videos v CROSS JOIN range({n}) r(i)
+LEFT JOIN counts c ON c.video_iri = v.video_iri AND c.bucket = r.i
+ORDER BY v.video_iri, bucket",
         video_sessions()
     )
 }
