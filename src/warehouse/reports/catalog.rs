@@ -6,16 +6,39 @@
 //! item statistics use each learner's first attempt (Moodle's convention), discrimination is
 //! the point-biserial correlation of an item with the rest of the assessment.
 
-const LAUNCHED: &str = "http://adlnet.gov/expapi/verbs/launched";
-const INITIALIZED: &str = "http://adlnet.gov/expapi/verbs/initialized";
-const PROGRESSED: &str = "http://adlnet.gov/expapi/verbs/progressed";
-const COMPLETED: &str = "http://adlnet.gov/expapi/verbs/completed";
-const PASSED: &str = "http://adlnet.gov/expapi/verbs/passed";
-const FAILED: &str = "http://adlnet.gov/expapi/verbs/failed";
-const TERMINATED: &str = "http://adlnet.gov/expapi/verbs/terminated";
-const ABANDONED: &str = "https://w3id.org/xapi/adl/verbs/abandoned";
-const WAIVED: &str = "https://w3id.org/xapi/adl/verbs/waived";
-const SATISFIED: &str = "https://w3id.org/xapi/adl/verbs/satisfied";
+/// The verbs reports look for, each with the small code `base` gives it (`verb_code`), so
+/// that a report compares integers once per row instead of IRIs once per condition.
+pub const VERB_CODES: &[(&str, u8)] = &[
+    ("http://adlnet.gov/expapi/verbs/launched", 1),
+    ("http://adlnet.gov/expapi/verbs/initialized", 2),
+    ("http://adlnet.gov/expapi/verbs/progressed", 3),
+    ("http://adlnet.gov/expapi/verbs/completed", 4),
+    ("http://adlnet.gov/expapi/verbs/passed", 5),
+    ("http://adlnet.gov/expapi/verbs/failed", 6),
+    ("http://adlnet.gov/expapi/verbs/terminated", 7),
+    ("https://w3id.org/xapi/adl/verbs/abandoned", 8),
+    ("https://w3id.org/xapi/adl/verbs/waived", 9),
+    ("https://w3id.org/xapi/adl/verbs/satisfied", 10),
+];
+const LAUNCHED: u8 = 1;
+const INITIALIZED: u8 = 2;
+const PROGRESSED: u8 = 3;
+const COMPLETED: u8 = 4;
+const PASSED: u8 = 5;
+const FAILED: u8 = 6;
+const TERMINATED: u8 = 7;
+const ABANDONED: u8 = 8;
+const WAIVED: u8 = 9;
+const SATISFIED: u8 = 10;
+
+/// `CASE verb_iri WHEN … THEN code … ELSE 0 END`.
+pub fn verb_code_sql() -> String {
+    let arms: String = VERB_CODES
+        .iter()
+        .map(|(iri, code)| format!(" WHEN '{iri}' THEN {code}"))
+        .collect();
+    format!("CASE verb_iri{arms} ELSE 0 END")
+}
 
 /// What a funnel row is counted per.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,12 +157,12 @@ fn funnel(group: FunnelGroup) -> String {
     format!(
         "r AS (
   SELECT any_value({grp}) AS group_iri,
-         bool_or(verb_iri = '{LAUNCHED}') AS launched,
-         bool_or(verb_iri = '{INITIALIZED}') AS initialized,
-         bool_or(verb_iri = '{PROGRESSED}' OR progress > 0) AS progressed,
-         bool_or(verb_iri = '{COMPLETED}') AS completed,
-         bool_or(verb_iri = '{PASSED}') AS passed,
-         bool_or(verb_iri = '{SATISFIED}') AS satisfied
+         bool_or(verb_code = {LAUNCHED}) AS launched,
+         bool_or(verb_code = {INITIALIZED}) AS initialized,
+         bool_or(verb_code = {PROGRESSED} OR progress > 0) AS progressed,
+         bool_or(verb_code = {COMPLETED}) AS completed,
+         bool_or(verb_code = {PASSED}) AS passed,
+         bool_or(verb_code = {SATISFIED}) AS satisfied
   FROM base WHERE registration IS NOT NULL AND {grp} IS NOT NULL
   GROUP BY {key}, hash(registration)),
 c AS (
@@ -265,16 +288,16 @@ fn per_learner_course() -> String {
          any_value(course_iri) AS course_iri,
          count(DISTINCT object_key) FILTER (WHERE cmi5_session_id IS NOT NULL) AS aus_attempted,
          count(DISTINCT object_key) FILTER (WHERE cmi5_session_id IS NOT NULL
-             AND verb_iri IN ('{COMPLETED}', '{PASSED}', '{WAIVED}')) AS aus_satisfied,
+             AND verb_code IN ({COMPLETED}, {PASSED}, {WAIVED})) AS aus_satisfied,
          max(score_scaled) AS best_score_scaled,
-         coalesce(sum(duration_seconds) FILTER (WHERE verb_iri IN ('{TERMINATED}', '{ABANDONED}')), 0)
+         coalesce(sum(duration_seconds) FILTER (WHERE verb_code IN ({TERMINATED}, {ABANDONED})), 0)
              AS time_spent_seconds,
          max(\"timestamp\") AS last_activity,
          count(*) AS statements,
-         bool_or(verb_iri IN ('{COMPLETED}', '{PASSED}')) AS finished,
-         bool_or(verb_iri = '{PASSED}') AS passed,
-         bool_or(verb_iri = '{FAILED}') AS failed,
-         count(*) FILTER (WHERE verb_iri = '{ABANDONED}') AS abandoned_sessions
+         bool_or(verb_code IN ({COMPLETED}, {PASSED})) AS finished,
+         bool_or(verb_code = {PASSED}) AS passed,
+         bool_or(verb_code = {FAILED}) AS failed,
+         count(*) FILTER (WHERE verb_code = {ABANDONED}) AS abandoned_sessions
   FROM base GROUP BY actor_key, course_key)"
     )
 }
@@ -318,8 +341,9 @@ ORDER BY learner, course_iri NULLS FIRST",
 
 /// Video sessions (xAPI Video Profile session id) from the filtered statements: the largest
 /// cumulative played-segments union wins (as in `fact_video_session`).
-fn video_sessions() -> &'static str {
-    "vs AS (
+fn video_sessions() -> String {
+    format!(
+        "vs AS (
   SELECT hash(video_session_id) AS video_session_key, any_value(actor_key) AS actor_key,
          any_value(object_id) AS video_iri,
          arg_max(object_name, seq) AS video_name,
@@ -327,9 +351,10 @@ fn video_sessions() -> &'static str {
          coalesce(max(video_watched_seconds), 0) AS watched_seconds,
          arg_max(video_played_segments, coalesce(video_watched_seconds, 0))
              FILTER (WHERE video_played_segments IS NOT NULL) AS segments,
-         bool_or(verb_iri = 'http://adlnet.gov/expapi/verbs/completed') AS completed
+         bool_or(verb_code = {COMPLETED}) AS completed
   FROM base WHERE video_session_id IS NOT NULL AND object_type = 'Activity'
   GROUP BY hash(video_session_id))"
+    )
 }
 
 /// Per video: viewers, sessions, the share of viewers who completed it, the average share of

@@ -145,8 +145,12 @@ impl Filters {
                 .map(|c| format!(" AND {c}"))
                 .collect::<String>()
         );
+        let verb_code = super::catalog::verb_code_sql();
         (
-            format!("base AS (SELECT {BASE_COLUMNS} FROM silver_statement{filter})"),
+            format!(
+                "base AS (SELECT {BASE_COLUMNS}, {verb_code} AS verb_code \
+                 FROM silver_statement{filter})"
+            ),
             params,
         )
     }
@@ -179,6 +183,7 @@ mod tests {
     fn only_given_filters_are_bound() {
         let (sql, params) = Filters::default().base_cte();
         assert!(sql.ends_with("FROM silver_statement WHERE NOT voided AND voiding_target IS NULL)"));
+        assert!(sql.contains("WHEN 'http://adlnet.gov/expapi/verbs/launched' THEN 1"));
         assert!(params.is_empty());
         let f = Filters {
             course: Some("http://c".into()),
