@@ -79,10 +79,16 @@ fn append_jobs(
     run_id: i64,
 ) -> Result<(i64, i64), WarehouseError> {
     let (mut rows, mut max_seq) = (0i64, 0i64);
+    // Seconds spent waiting for work, building Arrow batches and appending (with its lock).
+    let (mut waiting, mut flattening, mut appending) = (0f64, 0f64, 0f64);
     loop {
+        let started = Instant::now();
         let Some(job) = queue.lock().expect("job queue lock").blocking_recv() else {
+            tracing::debug!(waiting, flattening, appending, "etl worker done");
             return Ok((rows, max_seq));
         };
+        waiting += started.elapsed().as_secs_f64();
+        let started = Instant::now();
         let (table, batch) = match job {
             Job::Statements(b) => {
                 let batch = extract::statement_batch(&b, run_id)?;
@@ -101,10 +107,13 @@ fn append_jobs(
             ),
             Job::Agents(b) => ("silver_statement_agent", extract::link_batch(&b, "ifi")?),
         };
+        flattening += started.elapsed().as_secs_f64();
+        let started = Instant::now();
         let c = conn.lock().expect("duckdb connection lock");
         let mut app = c.appender(table)?;
         app.append_record_batch(batch)?;
         app.flush()?;
+        appending += started.elapsed().as_secs_f64();
     }
 }
 
@@ -380,6 +389,10 @@ impl Warehouse {
             Ok::<(), WarehouseError>(())
         }
         .await;
+        tracing::debug!(
+            secs = started.elapsed().as_secs_f64(),
+            "etl: read from PostgreSQL"
+        );
         drop(jobs);
         let mut rows_loaded = 0i64;
         let mut max_seq = 0i64;
@@ -401,6 +414,7 @@ impl Warehouse {
             return Err(e);
         }
         read?;
+        tracing::debug!(secs = started.elapsed().as_secs_f64(), "etl: appended");
         tx.rollback().await?;
         if options.interrupt_before_commit {
             return Err(WarehouseError::Interrupted);
@@ -437,6 +451,7 @@ impl Warehouse {
                 ],
             )?;
             c.execute_batch("COMMIT")?;
+            tracing::debug!(secs = started.elapsed().as_secs_f64(), "etl: committed");
             Ok(())
         })
         .await?;
