@@ -261,7 +261,7 @@ pub fn reference(s: &Value) -> Flat<'_> {
 
 // ---------------------------------------------------------------------------------------------
 // The fast path: borrowed structs. `Obj` accepts JSON objects only (serde's derive would also
-// take an array positionally), `Cow<str>` strings only, `bool` booleans only; anything else
+// take an array positionally), `S` strings only, `bool` booleans only; anything else
 // fails the parse and sends the statement down the reference path, where such a field reads
 // as absent, exactly as `Value::get`/`as_str` read it there.
 
@@ -487,7 +487,7 @@ fn raw_text(raw: Raw<'_>) -> Option<Cow<'_, str>> {
     let raw = raw?;
     let t = raw.get();
     match t.as_bytes().first() {
-        Some(b'"') => serde_json::from_str::<Cow<str>>(t).ok(),
+        Some(b'"') => serde_json::from_str::<S>(t).ok().map(|s| s.0),
         _ => match serde_json::from_str::<Value>(t).ok()? {
             Value::Null => None,
             other => Some(Cow::Owned(other.to_string())),
@@ -499,15 +499,16 @@ fn raw_text(raw: Raw<'_>) -> Option<Cow<'_, str>> {
 fn raw_str(raw: &RawValue) -> Option<Cow<'_, str>> {
     let t = raw.get();
     (t.as_bytes().first() == Some(&b'"'))
-        .then(|| serde_json::from_str::<Cow<str>>(t).ok())
+        .then(|| serde_json::from_str::<S>(t).ok())
         .flatten()
+        .map(|s| s.0)
 }
 
 /// `number()` of the reference path: a JSON number, or a string that parses as one.
 fn raw_number(raw: Raw<'_>) -> Option<f64> {
     let t = raw?.get();
     match t.as_bytes().first()? {
-        b'"' => serde_json::from_str::<Cow<str>>(t).ok()?.parse().ok(),
+        b'"' => serde_json::from_str::<S>(t).ok()?.0.parse().ok(),
         b'-' | b'0'..=b'9' => serde_json::from_str::<f64>(t).ok(),
         _ => None,
     }
