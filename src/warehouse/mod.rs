@@ -269,8 +269,9 @@ impl Warehouse {
                 tokio::task::spawn_blocking(move || append_jobs(&queue, &conn, run_id))
             })
             .collect();
-        drop(queue); // the workers own the receiving end: when they stop, sending fails
-                     // The statements first, then their bridge rows (same snapshot, same range).
+        // The workers own the receiving end: when they stop, sending fails.
+        drop(queue);
+        // The statements first, then their bridge rows (same snapshot, same range).
         let read = async {
             copy_out(
                 &mut tx,
