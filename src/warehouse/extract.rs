@@ -107,7 +107,7 @@ pub fn statement_columns() -> Vec<Col> {
         ("authority_name", S, "VARCHAR"),
         ("platform", S, "VARCHAR"),
         ("language", S, "VARCHAR"),
-        ("raw_json", S, "VARCHAR"),
+        ("raw_json", S, "VARCHAR USING COMPRESSION uncompressed"),
         // Added in warehouse schema 2 (appended: old files gain them by ALTER TABLE).
         ("course_iri", S, "VARCHAR"),
         ("parent_iris", list_of_text(), "VARCHAR[]"),

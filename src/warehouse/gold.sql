@@ -10,8 +10,9 @@ SELECT s.*,
        CASE WHEN s.object_type IN ('Activity') THEN md5(s.object_id) END AS activity_key,
        CASE WHEN s.registration IS NOT NULL THEN md5(s.registration) END AS registration_key,
        md5(coalesce(CAST(s.credential_id AS VARCHAR), '') || '|' || coalesce(s.authority_ifi, '') || '|' || coalesce(s.platform, '')) AS source_key,
-       CAST(strftime(s."timestamp", '%Y%m%d') AS INTEGER) AS date_key,
-       CAST(strftime(s."timestamp", '%H%M') AS INTEGER) AS time_key
+       -- YYYYMMDD and HHMM by arithmetic: the same keys as strftime, without formatting text.
+       CAST(year(s."timestamp") * 10000 + month(s."timestamp") * 100 + day(s."timestamp") AS INTEGER) AS date_key,
+       CAST(hour(s."timestamp") * 100 + minute(s."timestamp") AS INTEGER) AS time_key
 FROM silver_statement s
 WHERE NOT s.voided AND s.voiding_target IS NULL;
 

@@ -18,6 +18,7 @@ pub mod extract;
 pub mod flatten;
 pub mod measures;
 pub mod pgcopy;
+mod pipeline;
 pub mod publish;
 pub mod reports;
 pub mod runner;
@@ -29,86 +30,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
-use futures_util::TryStreamExt;
 use serde::Serialize;
 use sqlx::PgPool;
 
 use extract::STATEMENT_COPY_COLUMNS;
-use pgcopy::{Batch, Framer};
-
-/// Statements per Arrow batch.
-const CHUNK: i64 = 10_000;
-
-/// Threads that flatten batches and append them (DuckDB appends one at a time; flattening
-/// runs in parallel with it and with PostgreSQL sending the next rows).
-const WORKERS: usize = 2;
-
-/// A batch of rows read from PostgreSQL, waiting to be flattened and appended.
-enum Job {
-    Statements(Batch),
-    Activities(Batch),
-    Agents(Batch),
-}
-
-/// Reads a binary COPY and queues its rows in batches of `rows`.
-async fn copy_out(
-    conn: &mut sqlx::PgConnection,
-    query: &str,
-    rows: usize,
-    job: fn(Batch) -> Job,
-    jobs: &tokio::sync::mpsc::Sender<Job>,
-) -> Result<(), WarehouseError> {
-    let mut stream = conn.copy_out_raw(query).await?;
-    let mut framer = Framer::default();
-    let closed = || anyhow::anyhow!("the warehouse workers stopped");
-    while let Some(data) = stream.try_next().await? {
-        if let Some(batch) = framer.push(&data, rows)? {
-            jobs.send(job(batch)).await.map_err(|_| closed())?;
-        }
-    }
-    let rest = framer.finish()?;
-    if rest.rows > 0 {
-        jobs.send(job(rest)).await.map_err(|_| closed())?;
-    }
-    Ok(())
-}
-
-/// A worker: flattens queued batches into Arrow and appends them, inside the run's open
-/// DuckDB transaction. Returns the statements it appended and the largest seq among them.
-fn append_jobs(
-    queue: &Mutex<tokio::sync::mpsc::Receiver<Job>>,
-    conn: &Mutex<duckdb::Connection>,
-    run_id: i64,
-) -> Result<(i64, i64), WarehouseError> {
-    let (mut rows, mut max_seq) = (0i64, 0i64);
-    loop {
-        let Some(job) = queue.lock().expect("job queue lock").blocking_recv() else {
-            return Ok((rows, max_seq));
-        };
-        let (table, batch) = match job {
-            Job::Statements(b) => {
-                let batch = extract::statement_batch(&b, run_id)?;
-                rows += batch.num_rows() as i64;
-                let seqs = batch
-                    .column(0)
-                    .as_any()
-                    .downcast_ref::<arrow::array::Int64Array>()
-                    .and_then(|a| a.values().iter().copied().max());
-                max_seq = max_seq.max(seqs.unwrap_or(0));
-                ("silver_statement", batch)
-            }
-            Job::Activities(b) => (
-                "silver_statement_activity",
-                extract::link_batch(&b, "activity_iri")?,
-            ),
-            Job::Agents(b) => ("silver_statement_agent", extract::link_batch(&b, "ifi")?),
-        };
-        let c = conn.lock().expect("duckdb connection lock");
-        let mut app = c.appender(table)?;
-        app.append_record_batch(batch)?;
-        app.flush()?;
-    }
-}
+use pgcopy::Batch;
+use pipeline::{append_jobs, copy_out, Job, CHUNK, WORKERS};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WarehouseError {
@@ -381,8 +308,9 @@ impl Warehouse {
                 tokio::task::spawn_blocking(move || append_jobs(&queue, &conn, run_id))
             })
             .collect();
-        drop(queue); // the workers own the receiving end: when they stop, sending fails
-                     // The statements first, then their bridge rows (same snapshot, same range).
+        // The workers own the receiving end: when they stop, sending fails.
+        drop(queue);
+        // The statements first, then their bridge rows (same snapshot, same range).
         let read = async {
             copy_out(
                 &mut tx,
@@ -419,6 +347,10 @@ impl Warehouse {
             Ok::<(), WarehouseError>(())
         }
         .await;
+        tracing::debug!(
+            secs = started.elapsed().as_secs_f64(),
+            "etl: read from PostgreSQL"
+        );
         drop(jobs);
         let mut rows_loaded = 0i64;
         let mut max_seq = 0i64;
@@ -440,6 +372,7 @@ impl Warehouse {
             return Err(e);
         }
         read?;
+        tracing::debug!(secs = started.elapsed().as_secs_f64(), "etl: appended");
         tx.rollback().await?;
         if options.interrupt_before_commit {
             return Err(WarehouseError::Interrupted);
@@ -476,6 +409,7 @@ impl Warehouse {
                 ],
             )?;
             c.execute_batch("COMMIT")?;
+            tracing::debug!(secs = started.elapsed().as_secs_f64(), "etl: committed");
             Ok(())
         })
         .await?;

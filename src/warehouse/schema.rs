@@ -93,3 +93,62 @@ WHERE NOT EXISTS (SELECT 1 FROM etl_state);
     );
     sql
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_from_before_schema_2_gains_course_and_parents_from_its_bridge_rows() {
+        let dir = std::env::temp_dir().join(format!("cairn-upgrade-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("warehouse.duckdb");
+        {
+            let c = duckdb::Connection::open(&path).unwrap();
+            let old: Vec<_> = statement_columns()
+                .into_iter()
+                .filter(|(n, _, _)| !matches!(*n, "course_iri" | "parent_iris"))
+                .collect();
+            c.execute_batch(&table("silver_statement", &old)).unwrap();
+            c.execute_batch(&table(
+                "silver_statement_activity",
+                &link_columns("activity_iri"),
+            ))
+            .unwrap();
+            c.execute_batch(
+                "INSERT INTO silver_statement (seq, voided) VALUES (1, false), (2, false);
+                 INSERT INTO silver_statement_activity VALUES
+                     (1, 'grouping', 'https://w3id.org/xapi/cmi5/x'), (1, 'grouping', 'http://c/b'),
+                     (1, 'grouping', 'http://c/a'), (1, 'parent', 'http://p/1'),
+                     (2, 'sub_grouping', 'http://c/z');",
+            )
+            .unwrap();
+        }
+        drop(super::super::Warehouse::open(&path).unwrap());
+        let c = duckdb::Connection::open(&path).unwrap();
+        let rows: Vec<(i64, Option<String>, String)> = c
+            .prepare(
+                "SELECT seq, course_iri, CAST(parent_iris AS VARCHAR) FROM silver_statement
+                 ORDER BY seq",
+            )
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            vec![
+                (
+                    1,
+                    Some("http://c/a".to_string()),
+                    "['http://p/1']".to_string()
+                ),
+                (2, None, "[]".to_string()),
+            ]
+        );
+        drop(c);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
