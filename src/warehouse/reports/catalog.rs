@@ -148,10 +148,10 @@ impl Report {
 /// in registrations; each stage's share of the previous stage and of the registered.
 fn funnel(group: FunnelGroup) -> String {
     let (grp, key) = match group {
-        FunnelGroup::Course => ("course_iri", "course_key"),
+        FunnelGroup::Course => ("course_iri", "course_hash"),
         FunnelGroup::Au => (
             "CASE WHEN cmi5_session_id IS NOT NULL THEN object_id END",
-            "object_key",
+            "object_hash",
         ),
     };
     format!(
@@ -195,10 +195,10 @@ ORDER BY s.group_iri, s.stage_order",
 /// each is the learner's first attempt at the item.
 fn responses() -> &'static str {
     "resp AS (
-  SELECT seq, actor_key, coalesce(list_min(parent_iris), '') AS assessment_iri,
-         hash(coalesce(list_min(parent_iris), '')) AS assessment_key, object_key AS item_key,
+  SELECT seq, actor_hash, coalesce(list_min(parent_iris), '') AS assessment_iri,
+         hash(coalesce(list_min(parent_iris), '')) AS assessment_hash, object_hash AS item_hash,
          object_id AS item_iri, response, CAST(result_success AS INTEGER) AS correct,
-         row_number() OVER (PARTITION BY actor_key, object_key
+         row_number() OVER (PARTITION BY actor_hash, object_hash
                             ORDER BY \"timestamp\", seq) = 1 AS first_attempt
   FROM base
   WHERE (response IS NOT NULL OR interaction_type IS NOT NULL) AND object_type = 'Activity')"
@@ -211,13 +211,13 @@ fn item_analysis() -> String {
     format!(
         "{},
 first AS (SELECT * FROM resp WHERE first_attempt),
-totals AS (SELECT actor_key, assessment_key, sum(correct) AS total FROM first GROUP BY ALL),
+totals AS (SELECT actor_hash, assessment_hash, sum(correct) AS total FROM first GROUP BY ALL),
 stats AS (
-  SELECT f.assessment_key, f.item_key, count(*) AS learners, avg(f.correct) AS p_value,
+  SELECT f.assessment_hash, f.item_hash, count(*) AS learners, avg(f.correct) AS p_value,
          corr(f.correct, t.total - f.correct) AS discrimination
-  FROM first f JOIN totals t USING (actor_key, assessment_key)
+  FROM first f JOIN totals t USING (actor_hash, assessment_hash)
   GROUP BY ALL),
-attempts AS (SELECT assessment_key, item_key, any_value(assessment_iri) AS assessment_iri,
+attempts AS (SELECT assessment_hash, item_hash, any_value(assessment_iri) AS assessment_iri,
                     any_value(item_iri) AS item_iri, count(*) AS attempts
              FROM resp GROUP BY ALL),
 {names}
@@ -228,7 +228,7 @@ SELECT nullif(a.assessment_iri, '') AS assessment_iri, a.item_iri, n.name AS ite
        concat_ws(',', CASE WHEN s.p_value < 0.2 THEN 'very_hard' END,
                       CASE WHEN s.p_value > 0.9 THEN 'very_easy' END,
                       CASE WHEN s.discrimination < 0.2 THEN 'low_discrimination' END) AS flags
-FROM attempts a JOIN stats s USING (assessment_key, item_key)
+FROM attempts a JOIN stats s USING (assessment_hash, item_hash)
 LEFT JOIN names n ON n.iri = a.item_iri
 ORDER BY a.assessment_iri, a.item_iri",
         responses(),
@@ -244,10 +244,10 @@ fn item_distractors() -> String {
 SELECT nullif(any_value(assessment_iri), '') AS assessment_iri, any_value(item_iri) AS item_iri,
        response, CAST(count(*) AS BIGINT) AS responses,
        CAST(count(*) FILTER (first_attempt) AS BIGINT) AS first_attempt_responses,
-       round(count(*) / sum(count(*)) OVER (PARTITION BY assessment_key, item_key), 4) AS share,
+       round(count(*) / sum(count(*)) OVER (PARTITION BY assessment_hash, item_hash), 4) AS share,
        bool_or(correct = 1) AS correct
 FROM resp WHERE response IS NOT NULL
-GROUP BY assessment_key, item_key, response
+GROUP BY assessment_hash, item_hash, response
 ORDER BY assessment_iri, item_iri, responses DESC, response",
         responses()
     )
@@ -269,9 +269,9 @@ fn engagement(interval: Interval, group: EngagementGroup) -> String {
     format!(
         "m AS (
   SELECT CAST(date_trunc('{unit}', \"timestamp\") AS DATE) AS period_start, {grp} AS grp,
-         actor_key, CAST(epoch(\"timestamp\") // 60 AS BIGINT) AS minute, count(*) AS statements
+         actor_hash, CAST(epoch(\"timestamp\") // 60 AS BIGINT) AS minute, count(*) AS statements
   FROM base GROUP BY ALL)
-SELECT period_start, grp AS \"group\", CAST(count(DISTINCT actor_key) AS BIGINT) AS active_learners,
+SELECT period_start, grp AS \"group\", CAST(count(DISTINCT actor_hash) AS BIGINT) AS active_learners,
        CAST(sum(statements) AS BIGINT) AS statements,
        CAST(count(*) AS BIGINT) AS active_minutes
 FROM m GROUP BY ALL ORDER BY period_start, \"group\" NULLS FIRST"
@@ -284,10 +284,10 @@ FROM m GROUP BY ALL ORDER BY period_start, \"group\" NULLS FIRST"
 fn per_learner_course() -> String {
     format!(
         "lc AS (
-  SELECT actor_key, any_value(actor_ifi) AS learner, arg_max(actor_name, seq) AS name,
+  SELECT actor_hash, any_value(actor_ifi) AS learner, arg_max(actor_name, seq) AS name,
          any_value(course_iri) AS course_iri,
-         count(DISTINCT object_key) FILTER (WHERE cmi5_session_id IS NOT NULL) AS aus_attempted,
-         count(DISTINCT object_key) FILTER (WHERE cmi5_session_id IS NOT NULL
+         count(DISTINCT object_hash) FILTER (WHERE cmi5_session_id IS NOT NULL) AS aus_attempted,
+         count(DISTINCT object_hash) FILTER (WHERE cmi5_session_id IS NOT NULL
              AND verb_code IN ({COMPLETED}, {PASSED}, {WAIVED})) AS aus_satisfied,
          max(score_scaled) AS best_score_scaled,
          coalesce(sum(duration_seconds) FILTER (WHERE verb_code IN ({TERMINATED}, {ABANDONED})), 0)
@@ -298,7 +298,7 @@ fn per_learner_course() -> String {
          bool_or(verb_code = {PASSED}) AS passed,
          bool_or(verb_code = {FAILED}) AS failed,
          count(*) FILTER (WHERE verb_code = {ABANDONED}) AS abandoned_sessions
-  FROM base GROUP BY actor_key, course_key)"
+  FROM base GROUP BY actor_hash, course_hash)"
     )
 }
 
@@ -344,7 +344,7 @@ ORDER BY learner, course_iri NULLS FIRST",
 fn video_sessions() -> String {
     format!(
         "vs AS (
-  SELECT hash(video_session_id) AS video_session_key, any_value(actor_key) AS actor_key,
+  SELECT hash(video_session_id) AS video_session_key, any_value(actor_hash) AS actor_hash,
          any_value(object_id) AS video_iri,
          arg_max(object_name, seq) AS video_name,
          max(video_length) AS length_seconds,
@@ -365,10 +365,10 @@ fn video_engagement() -> String {
 names AS (SELECT video_iri AS iri, any_value(video_name) AS name
           FROM vs GROUP BY video_iri)
 SELECT v.video_iri, n.name AS video_name, max(v.length_seconds) AS length_seconds,
-       CAST(count(DISTINCT v.actor_key) AS BIGINT) AS viewers,
+       CAST(count(DISTINCT v.actor_hash) AS BIGINT) AS viewers,
        CAST(count(*) AS BIGINT) AS sessions,
-       round(count(DISTINCT v.actor_key) FILTER (WHERE v.completed)
-             / count(DISTINCT v.actor_key), 4) AS completion_rate,
+       round(count(DISTINCT v.actor_hash) FILTER (WHERE v.completed)
+             / count(DISTINCT v.actor_hash), 4) AS completion_rate,
        round(avg(least(v.watched_seconds / nullif(v.length_seconds, 0), 1.0)), 4)
              AS avg_share_watched,
        round(sum(v.watched_seconds), 3) AS watched_seconds
@@ -387,17 +387,17 @@ fn video_dropoff(buckets: u32) -> String {
     format!(
         "{},
 videos AS (
-  SELECT video_iri, max(length_seconds) AS len, count(DISTINCT actor_key) AS viewers
+  SELECT video_iri, max(length_seconds) AS len, count(DISTINCT actor_hash) AS viewers
   FROM vs GROUP BY video_iri HAVING max(length_seconds) > 0),
 segs AS (
-  SELECT s.video_iri, s.actor_key, v.len,
+  SELECT s.video_iri, s.actor_hash, v.len,
          CAST(split_part(seg, '[.]', 1) AS DOUBLE) AS seg_start,
          CAST(split_part(seg, '[.]', 2) AS DOUBLE) AS seg_end
-  FROM (SELECT video_iri, actor_key, unnest(string_split(segments, '[,]')) AS seg
+  FROM (SELECT video_iri, actor_hash, unnest(string_split(segments, '[,]')) AS seg
         FROM vs WHERE segments IS NOT NULL) s JOIN videos v USING (video_iri)
   WHERE seg LIKE '%[.]%'),
 reached AS (
-  SELECT DISTINCT video_iri, actor_key,
+  SELECT DISTINCT video_iri, actor_hash,
          unnest(range(CAST(greatest(ceil(seg_start / len * {n} - 0.5), 0) AS BIGINT),
                       CAST(least(floor(seg_end / len * {n} - 0.5), {n} - 1) AS BIGINT) + 1)) AS bucket
   FROM segs),
@@ -418,7 +418,7 @@ ORDER BY v.video_iri, bucket",
 fn top_verbs(top: u32) -> String {
     format!(
         "t AS (SELECT verb_iri, arg_max(verb_display, seq) AS display, count(*) AS statements,
-                 count(DISTINCT actor_key) AS learners FROM base GROUP BY verb_iri)
+                 count(DISTINCT actor_hash) AS learners FROM base GROUP BY verb_iri)
 SELECT verb_iri, display, CAST(statements AS BIGINT) AS statements,
        CAST(learners AS BIGINT) AS learners
 FROM t ORDER BY statements DESC, verb_iri LIMIT {top}"
@@ -430,8 +430,8 @@ fn top_activities(top: u32) -> String {
         "t AS (SELECT any_value(object_id) AS activity_iri,
                  arg_max(object_name, seq) FILTER (WHERE object_name IS NOT NULL) AS name,
                  arg_max(object_activity_type, seq) FILTER (WHERE object_activity_type IS NOT NULL) AS activity_type,
-                 count(*) AS statements, count(DISTINCT actor_key) AS learners
-          FROM base WHERE object_type = 'Activity' GROUP BY object_key)
+                 count(*) AS statements, count(DISTINCT actor_hash) AS learners
+          FROM base WHERE object_type = 'Activity' GROUP BY object_hash)
 SELECT activity_iri, name, activity_type, CAST(statements AS BIGINT) AS statements,
        CAST(learners AS BIGINT) AS learners
 FROM t ORDER BY statements DESC, activity_iri LIMIT {top}"

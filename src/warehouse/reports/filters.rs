@@ -82,21 +82,21 @@ pub fn parse_learner(value: &str) -> Result<String, FilterError> {
     }
 }
 
-/// The silver columns reports read, and the keys they group by. An explicit list: reports never
-/// read the raw JSON. `actor_key`, `object_key` and `course_key` are 64-bit hashes of the
-/// actor's IFI, the object id and the course IRI: grouping and counting distinct integers is
-/// about twice as fast as strings (a collision among the 10^5 keys of a large store has odds of
-/// about 10^-9); the strings shown come from `any_value` of the group.
+/// The columns reports read from gold's `stmt` (silver's statements that are neither voided
+/// nor voiding, with gold's keys), and the hashes they group by. An explicit list: reports
+/// never read the raw JSON, and DuckDB prunes what a report does not use. `actor_hash`,
+/// `object_hash` and `course_hash` are 64-bit hashes of the actor's IFI, the object id and the
+/// course IRI: grouping and counting distinct integers is about twice as fast as strings (a
+/// collision among the 10^5 keys of a large store has odds of about 10^-9); the strings shown
+/// come from `any_value` of the group.
 const BASE_COLUMNS: &str =
-    "seq, \"timestamp\", hash(coalesce(actor_ifi, 'anonymous')) AS actor_key, \
-     hash(object_id) AS object_key, hash(course_iri) AS course_key, \
+    "seq, \"timestamp\", hash(coalesce(actor_ifi, 'anonymous')) AS actor_hash, \
+     hash(object_id) AS object_hash, hash(course_iri) AS course_hash, \
      actor_ifi, actor_name, verb_iri, verb_display, object_type, object_id, object_name, \
      object_activity_type, interaction_type, registration, cmi5_session_id, video_session_id, \
      result_success, result_completion, score_scaled, duration_seconds, response, progress, \
      video_length, video_played_segments, video_watched_seconds, platform, authority_name, \
-     md5(coalesce(CAST(credential_id AS VARCHAR), '') || '|' || coalesce(authority_ifi, '') \
-         || '|' || coalesce(platform, '')) AS source_key, \
-     course_iri, parent_iris";
+     source_key, course_iri, parent_iris";
 
 impl Filters {
     /// `base AS (…)`: the filtered statements, and the values bound to its placeholders, in
@@ -137,19 +137,16 @@ impl Filters {
             params.push(V::Text(s.clone()));
             params.push(V::Text(s.clone()));
         }
-        // Gold's rule (`stmt`): a statement counts when it is neither voided nor voiding.
-        let filter = format!(
-            " WHERE NOT voided AND voiding_target IS NULL{}",
-            clauses
-                .iter()
-                .map(|c| format!(" AND {c}"))
-                .collect::<String>()
-        );
+        let filter = if clauses.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", clauses.join(" AND "))
+        };
         let verb_code = super::catalog::verb_code_sql();
         (
             format!(
                 "base AS (SELECT {BASE_COLUMNS}, {verb_code} AS verb_code \
-                 FROM silver_statement{filter})"
+                 FROM stmt{filter})"
             ),
             params,
         )
@@ -182,7 +179,7 @@ mod tests {
     #[test]
     fn only_given_filters_are_bound() {
         let (sql, params) = Filters::default().base_cte();
-        assert!(sql.ends_with("FROM silver_statement WHERE NOT voided AND voiding_target IS NULL)"));
+        assert!(sql.ends_with("AS verb_code FROM stmt)"), "{sql}");
         assert!(sql.contains("WHEN 'http://adlnet.gov/expapi/verbs/launched' THEN 1"));
         assert!(params.is_empty());
         let f = Filters {
