@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::reports::{Freshness, Table};
+use super::reports::{in_snapshot, Freshness, Table};
 use super::schema::GOLD_RELATIONS;
 use super::{Warehouse, WarehouseError};
 
@@ -190,33 +190,21 @@ fn classify(e: duckdb::Error, limits: &Limits) -> SqlError {
 impl Warehouse {
     /// Checks and runs one ad-hoc SELECT (see the module docs).
     pub async fn query_sql(&self, sql: String, limits: Limits) -> Result<SqlResult, SqlError> {
-        let outcome = self
-            .with_reader(move |c| {
-                Ok(run_checked(c, &sql, &limits).map_err(|e| match e {
-                    SqlError::Warehouse(w) => SqlError::Failed(w.to_string()),
-                    other => other,
-                }))
-            })
-            .await?;
-        outcome
+        self.with_reader(move |c| {
+            Ok(check(c, &sql, &limits)
+                .and_then(|()| in_snapshot(c, |freshness| run(c, &sql, &limits, freshness))))
+        })
+        .await?
     }
 }
 
-fn run_checked(c: &duckdb::Connection, sql: &str, limits: &Limits) -> Result<SqlResult, SqlError> {
-    check(c, sql, limits)?;
-    c.execute_batch("BEGIN TRANSACTION")
-        .map_err(|e| SqlError::Failed(e.to_string()))?;
-    let result = run_in_transaction(c, sql, limits);
-    let _ = c.execute_batch("ROLLBACK");
-    result
-}
-
-fn run_in_transaction(
+/// Runs a checked query under the limits.
+fn run(
     c: &duckdb::Connection,
     sql: &str,
     limits: &Limits,
+    freshness: Freshness,
 ) -> Result<SqlResult, SqlError> {
-    let freshness = super::reports::freshness(c)?;
     // The text parsed as exactly one SELECT, so it can stand as a subquery; the newlines keep
     // a trailing line comment from swallowing the closing parenthesis.
     let body = sql.trim().trim_end_matches(';');
@@ -229,15 +217,7 @@ fn run_in_transaction(
             interrupt.interrupt();
         }
     });
-    let fetched = (|| {
-        let mut stmt = c.prepare(&wrapped)?;
-        let arrow = stmt.query_arrow([])?;
-        let schema = arrow.get_schema();
-        Ok::<_, duckdb::Error>(Table {
-            schema,
-            batches: arrow.collect(),
-        })
-    })();
+    let fetched = Table::query(c, &wrapped, []);
     let _ = done_tx.send(());
     let _ = watchdog.join();
     let table = fetched.map_err(|e| classify(e, limits))?;

@@ -46,6 +46,20 @@ pub struct Table {
 }
 
 impl Table {
+    /// Runs `sql` and collects its whole result.
+    pub fn query(
+        c: &duckdb::Connection,
+        sql: &str,
+        params: impl duckdb::Params,
+    ) -> duckdb::Result<Table> {
+        let mut stmt = c.prepare(sql)?;
+        let arrow = stmt.query_arrow(params)?;
+        Ok(Table {
+            schema: arrow.get_schema(),
+            batches: arrow.collect(),
+        })
+    }
+
     pub fn rows(&self) -> usize {
         self.batches.iter().map(RecordBatch::num_rows).sum()
     }
@@ -82,8 +96,21 @@ pub struct ReportResult {
     pub freshness: Freshness,
 }
 
+/// Runs `read` inside one read transaction, with the freshness of the committed state it
+/// sees: whatever it reads comes from that one state, whatever a run does meanwhile.
+pub fn in_snapshot<T, E: From<WarehouseError>>(
+    c: &duckdb::Connection,
+    read: impl FnOnce(Freshness) -> Result<T, E>,
+) -> Result<T, E> {
+    c.execute_batch("BEGIN TRANSACTION")
+        .map_err(WarehouseError::from)?;
+    let result = freshness(c).map_err(E::from).and_then(read);
+    let _ = c.execute_batch("ROLLBACK");
+    result
+}
+
 /// Reads `etl_state` on a connection (inside the caller's transaction).
-pub fn freshness(c: &duckdb::Connection) -> Result<Freshness, WarehouseError> {
+fn freshness(c: &duckdb::Connection) -> Result<Freshness, WarehouseError> {
     Ok(c.query_row(
         "SELECT last_run_at, runs, xid_bound FROM etl_state",
         [],
@@ -108,26 +135,16 @@ impl Warehouse {
         limit: usize,
     ) -> Result<ReportResult, WarehouseError> {
         self.with_reader(move |c| {
-            c.execute_batch("BEGIN TRANSACTION")?;
-            let result = (|| {
-                let freshness = freshness(c)?;
+            in_snapshot(c, |freshness| {
                 let (base, params) = filters.base_cte();
                 let sql = format!("WITH {base},\n{}", report.body());
-                let mut stmt = c.prepare(&sql)?;
-                let arrow = stmt.query_arrow(duckdb::params_from_iter(params))?;
-                let schema = arrow.get_schema();
-                let table = Table {
-                    schema,
-                    batches: arrow.collect(),
-                };
+                let table = Table::query(c, &sql, duckdb::params_from_iter(params))?;
                 Ok(ReportResult {
                     total: table.rows(),
                     table: table.page(offset, limit)?,
                     freshness,
                 })
-            })();
-            let _ = c.execute_batch("COMMIT");
-            result
+            })
         })
         .await
     }
