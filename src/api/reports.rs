@@ -14,7 +14,7 @@ use crate::api::openapi::responses::{CommonErrors, NotFound};
 use crate::api::tabular::{self, Format};
 use crate::api::{authorize, ApiError, AppState};
 use crate::auth::Access;
-use crate::warehouse::reports::{self, DEFAULT_LIMIT, MAX_LIMIT, REPORTS};
+use crate::warehouse::reports::{self, ParseError, ReportRequest, REPORTS};
 use crate::warehouse::Warehouse;
 
 pub fn resource() -> actix_web::Scope {
@@ -49,29 +49,9 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
     authorize(&req, &state, Access::ReadAnalytics).await?;
     let items: Vec<_> = REPORTS
         .iter()
-        .map(|r| json!({"name": r, "href": format!("/api/v1/reports/{r}")}))
+        .map(|(r, _)| json!({"name": r, "href": format!("/api/v1/reports/{r}")}))
         .collect();
     Ok(HttpResponse::Ok().json(json!({ "reports": items })))
-}
-
-fn parse_usize(
-    params: &HashMap<String, String>,
-    name: &str,
-    default: usize,
-    max: usize,
-) -> Result<usize, ApiError> {
-    match params.get(name).filter(|v| !v.is_empty()) {
-        None => Ok(default),
-        Some(v) => v
-            .parse::<usize>()
-            .ok()
-            .filter(|n| *n <= max)
-            .ok_or_else(|| {
-                ApiError::bad_request(format!(
-                    "invalid `{name}`: `{v}` is not a whole number in 0..={max}"
-                ))
-            }),
-    }
 }
 
 /// One report, filtered and paged.
@@ -112,16 +92,16 @@ pub async fn report(
         .collect();
     let warehouse = warehouse(w)?;
     let today = chrono::Utc::now().date_naive();
-    let (report, filters) = reports::parse(&name, &params, today).map_err(|e| {
-        if e.name == "report" {
-            ApiError::NotFound(e.message)
-        } else {
-            ApiError::bad_request(e.to_string())
-        }
+    let ReportRequest {
+        report,
+        filters,
+        offset,
+        limit,
+    } = reports::parse(&name, &params, today).map_err(|e| match e {
+        ParseError::UnknownReport(_) => ApiError::NotFound(e.to_string()),
+        ParseError::Param(p) => ApiError::bad_request(p.to_string()),
     })?;
     let format = Format::negotiate(&req, params.get("format").map(String::as_str))?;
-    let limit = parse_usize(&params, "limit", DEFAULT_LIMIT, MAX_LIMIT)?.max(1);
-    let offset = parse_usize(&params, "offset", 0, usize::MAX)?;
     let result = warehouse
         .report(report, filters.clone(), offset, limit)
         .await

@@ -106,22 +106,6 @@ fn activity_names(wanted: &str) -> String {
 }
 
 impl Report {
-    /// The report's name in URLs (`/api/v1/reports/{name}`).
-    pub fn name(&self) -> &'static str {
-        match self {
-            Report::CompletionFunnel { .. } => "completion-funnel",
-            Report::ItemAnalysis => "item-analysis",
-            Report::ItemDistractors => "item-distractors",
-            Report::Engagement { .. } => "engagement",
-            Report::LearnerProgress => "learner-progress",
-            Report::AtRisk { .. } => "at-risk",
-            Report::VideoEngagement => "video-engagement",
-            Report::VideoDropoff { .. } => "video-dropoff",
-            Report::TopVerbs { .. } => "top-verbs",
-            Report::TopActivities { .. } => "top-activities",
-        }
-    }
-
     /// The query after `WITH base AS (…), `: everything but the base CTE.
     pub fn body(&self) -> String {
         match self {

@@ -20,19 +20,53 @@ pub use filters::{FilterError, Filters};
 
 use super::{Warehouse, WarehouseError};
 
-/// Every report's name, for listings and errors.
-pub const REPORTS: &[&str] = &[
-    "completion-funnel",
-    "item-analysis",
-    "item-distractors",
-    "engagement",
-    "learner-progress",
-    "at-risk",
-    "video-engagement",
-    "video-dropoff",
-    "top-verbs",
-    "top-activities",
+/// Every report: its name in URLs and the parameters of its own (besides the common ones).
+pub const REPORTS: &[(&str, &[&str])] = &[
+    ("completion-funnel", &["group"]),
+    ("item-analysis", &[]),
+    ("item-distractors", &[]),
+    ("engagement", &["interval", "group"]),
+    ("learner-progress", &[]),
+    (
+        "at-risk",
+        &["as_of", "inactive_days", "min_score", "abandoned_sessions"],
+    ),
+    ("video-engagement", &[]),
+    ("video-dropoff", &["buckets"]),
+    ("top-verbs", &["top"]),
+    ("top-activities", &["top"]),
 ];
+
+/// The parameters every report takes.
+const COMMON: &[&str] = &[
+    "since", "until", "course", "activity", "learner", "source", "format", "limit", "offset",
+];
+
+fn report_names() -> String {
+    REPORTS
+        .iter()
+        .map(|(name, _)| *name)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Why a report request could not be understood.
+#[derive(Debug, thiserror::Error)]
+pub enum ParseError {
+    #[error("no report `{0}`; reports: {list}", list = report_names())]
+    UnknownReport(String),
+    #[error(transparent)]
+    Param(#[from] FilterError),
+}
+
+/// A report request: which report, its filters and the page asked for.
+#[derive(Debug)]
+pub struct ReportRequest {
+    pub report: Report,
+    pub filters: Filters,
+    pub offset: usize,
+    pub limit: usize,
+}
 
 /// Rows per page unless `limit` says otherwise, and the most a page may hold.
 pub const DEFAULT_LIMIT: usize = 1000;
@@ -150,33 +184,16 @@ impl Warehouse {
     }
 }
 
-/// A report request that could not be understood, naming the parameter.
-pub type ParamError = FilterError;
-
-/// Parses a report's name and query parameters (other than `format`, `limit`, `offset`)
-/// into the report and its filters. Unknown parameters are errors.
+/// Parses a report's name and query parameters (all but `format`, which is the HTTP
+/// layer's) into the request. Unknown parameters are errors.
 pub fn parse(
     name: &str,
     params: &HashMap<String, String>,
     today: chrono::NaiveDate,
-) -> Result<(Report, Filters), ParamError> {
-    const COMMON: &[&str] = &[
-        "since", "until", "course", "activity", "learner", "source", "format", "limit", "offset",
-    ];
-    let own: &[&str] = match name {
-        "completion-funnel" => &["group"],
-        "engagement" => &["interval", "group"],
-        "at-risk" => &["as_of", "inactive_days", "min_score", "abandoned_sessions"],
-        "video-dropoff" => &["buckets"],
-        "top-verbs" | "top-activities" => &["top"],
-        _ => &[],
+) -> Result<ReportRequest, ParseError> {
+    let Some((_, own)) = REPORTS.iter().find(|(n, _)| *n == name) else {
+        return Err(ParseError::UnknownReport(name.to_string()));
     };
-    if !REPORTS.contains(&name) {
-        return Err(FilterError::new(
-            "report",
-            format!("no report `{name}`; reports: {}", REPORTS.join(", ")),
-        ));
-    }
     if let Some(unknown) = params
         .keys()
         .find(|k| !COMMON.contains(&k.as_str()) && !own.contains(&k.as_str()))
@@ -189,7 +206,8 @@ pub fn parse(
                 "unknown parameter for the {name} report; known: {}",
                 known.join(", ")
             ),
-        ));
+        )
+        .into());
     }
     let get = |k: &str| params.get(k).map(String::as_str).filter(|v| !v.is_empty());
     let number = |k: &str, default: f64, min: f64, max: f64| -> Result<f64, FilterError> {
@@ -236,7 +254,7 @@ pub fn parse(
     };
     if let (Some(s), Some(u)) = (filters.since, filters.until) {
         if s >= u {
-            return Err(FilterError::new("until", "must be after `since`"));
+            return Err(FilterError::new("until", "must be after `since`").into());
         }
     }
     let report = match name {
@@ -279,11 +297,17 @@ pub fn parse(
         "top-verbs" => Report::TopVerbs {
             top: whole("top", 10, 1, 10_000)?,
         },
-        _ => Report::TopActivities {
+        "top-activities" => Report::TopActivities {
             top: whole("top", 10, 1, 10_000)?,
         },
+        other => unreachable!("{other} is listed in REPORTS without a parser"),
     };
-    Ok((report, filters))
+    Ok(ReportRequest {
+        report,
+        filters,
+        offset: whole("offset", 0, 0, u32::MAX)? as usize,
+        limit: whole("limit", DEFAULT_LIMIT as u32, 1, MAX_LIMIT as u32)? as usize,
+    })
 }
 
 #[cfg(test)]
@@ -300,7 +324,9 @@ mod tests {
     #[test]
     fn parses_reports_and_rejects_bad_parameters() {
         let today = chrono::NaiveDate::from_ymd_opt(2026, 3, 10).unwrap();
-        let (r, _) = parse("engagement", &params(&[("interval", "week")]), today).unwrap();
+        let r = parse("engagement", &params(&[("interval", "week")]), today)
+            .unwrap()
+            .report;
         assert_eq!(
             r,
             Report::Engagement {
@@ -308,8 +334,20 @@ mod tests {
                 group: EngagementGroup::None
             }
         );
+        assert!(matches!(
+            parse("nope", &params(&[]), today),
+            Err(ParseError::UnknownReport(_))
+        ));
+        let page = parse(
+            "top-verbs",
+            &params(&[("limit", "5"), ("offset", "10")]),
+            today,
+        )
+        .unwrap();
+        assert_eq!((page.offset, page.limit), (10, 5));
         let bad = [
-            ("nope", vec![]),
+            ("top-verbs", vec![("limit", "0")]),
+            ("top-verbs", vec![("offset", "-3")]),
             ("engagement", vec![("interval", "year")]),
             ("engagement", vec![("buckets", "3")]),
             ("at-risk", vec![("min_score", "2")]),
@@ -322,7 +360,7 @@ mod tests {
         ];
         for (name, p) in bad {
             let e = parse(name, &params(&p), today).unwrap_err();
-            assert!(!e.message.is_empty(), "{name} {p:?}");
+            assert!(matches!(e, ParseError::Param(_)), "{name} {p:?}: {e}");
         }
     }
 }
