@@ -109,10 +109,9 @@ pub async fn report(
     let mut meta = Map::new();
     meta.insert("report".into(), json!(name));
     meta.insert("filters".into(), json!(filters));
-    meta.insert("total".into(), json!(result.total));
     meta.insert("offset".into(), json!(offset));
     meta.insert("limit".into(), json!(limit));
-    if offset + limit < result.total {
+    let next = (offset + limit < result.total).then(|| {
         let mut next: Vec<(String, String)> =
             params.into_iter().filter(|(k, _)| k != "offset").collect();
         next.sort();
@@ -120,10 +119,14 @@ pub async fn report(
         let query = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(next)
             .finish();
-        meta.insert(
-            "next".into(),
-            json!(format!("/api/v1/reports/{name}?{query}")),
-        );
-    }
-    tabular::respond(&result.table, format, &result.freshness, meta)
+        format!("/api/v1/reports/{name}?{query}")
+    });
+    tabular::respond(
+        &result.table,
+        format,
+        &result.freshness,
+        result.total,
+        next,
+        meta,
+    )
 }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::{json, Map};
+use serde_json::Map;
 
 use crate::api::openapi::analytics::{BinaryTable, SqlParams, SqlRequest, SqlResultPage};
 use crate::api::openapi::responses::{CommonErrors, NotFound, PayloadTooLarge};
@@ -92,7 +92,13 @@ pub async fn query(
         .map(|(_, v)| v.as_str());
     let format = Format::negotiate(&req, format_param)?;
     let result = warehouse.query_sql(sql, limits).await?;
-    let mut meta = Map::new();
-    meta.insert("total".into(), json!(result.table.rows()));
-    tabular::respond(&result.table, format, &result.freshness, meta)
+    let total = result.table.rows();
+    tabular::respond(
+        &result.table,
+        format,
+        &result.freshness,
+        total,
+        None,
+        Map::new(),
+    )
 }

@@ -132,18 +132,25 @@ fn freshness_headers(builder: &mut actix_web::HttpResponseBuilder, f: &Freshness
     builder.insert_header(("X-Cairn-Warehouse-Runs", f.runs.to_string()));
 }
 
-/// The response: JSON is an envelope (`meta` + `columns` + `rows`); CSV, Arrow and Parquet are
-/// the bare table, with the freshness and paging in headers.
+/// The response: JSON is an envelope (`meta` with `total`, `next`, `warehouse`, `columns` and
+/// `rows`); CSV, Arrow and Parquet are the bare table, with the row count, the next page and
+/// the freshness in headers.
 pub fn respond(
     table: &Table,
     format: Format,
     freshness: &Freshness,
+    total: usize,
+    next: Option<String>,
     mut meta: Map<String, Value>,
 ) -> Result<HttpResponse, ApiError> {
     let mut builder = HttpResponse::Ok();
     freshness_headers(&mut builder, freshness);
     builder.content_type(format.content_type());
     if format == Format::Json {
+        meta.insert("total".into(), total.into());
+        if let Some(next) = next {
+            meta.insert("next".into(), next.into());
+        }
         meta.insert(
             "warehouse".into(),
             serde_json::to_value(freshness).map_err(encode_error)?,
@@ -152,18 +159,9 @@ pub fn respond(
         meta.insert("rows".into(), json_rows(table)?);
         return Ok(builder.json(Value::Object(meta)));
     }
-    for (k, v) in &meta {
-        let name = match k.as_str() {
-            "total" => "X-Cairn-Total-Rows",
-            "next" => "Link",
-            _ => continue,
-        };
-        let value = match (k.as_str(), v) {
-            ("next", Value::String(url)) => format!("<{url}>; rel=\"next\""),
-            ("total", v) => v.to_string(),
-            _ => continue,
-        };
-        builder.insert_header((name, value));
+    builder.insert_header(("X-Cairn-Total-Rows", total.to_string()));
+    if let Some(next) = next {
+        builder.insert_header((header::LINK, format!("<{next}>; rel=\"next\"")));
     }
     Ok(builder.body(encode(table, format)?))
 }

@@ -653,6 +653,15 @@ async fn paging_formats_and_errors() {
     assert_eq!(lines.len(), 8);
     assert!(lines[0].starts_with("group_iri,group_name,stage_order,stage,registrations"));
     assert!(lines[2].contains(",launched,3,1"), "{}", lines[2]);
+    // A CSV page carries the row count and the next page in headers.
+    let r = get(&app, "/api/v1/reports/completion-funnel?format=csv&limit=3").await;
+    assert_eq!(r.headers()["x-cairn-total-rows"], "7");
+    let link = r.headers()["link"].to_str().unwrap().to_string();
+    assert!(
+        link.contains("offset=3") && link.ends_with("rel=\"next\""),
+        "{link}"
+    );
+    assert_eq!(r.text().await.unwrap().lines().count(), 4);
 
     // Arrow IPC stream by Accept header.
     let r = app

@@ -9,16 +9,16 @@
 /// The verbs reports look for, each with the small code `base` gives it (`verb_code`), so
 /// that a report compares integers once per row instead of IRIs once per condition.
 pub const VERB_CODES: &[(&str, u8)] = &[
-    ("http://adlnet.gov/expapi/verbs/launched", 1),
-    ("http://adlnet.gov/expapi/verbs/initialized", 2),
-    ("http://adlnet.gov/expapi/verbs/progressed", 3),
-    ("http://adlnet.gov/expapi/verbs/completed", 4),
-    ("http://adlnet.gov/expapi/verbs/passed", 5),
-    ("http://adlnet.gov/expapi/verbs/failed", 6),
-    ("http://adlnet.gov/expapi/verbs/terminated", 7),
-    ("https://w3id.org/xapi/adl/verbs/abandoned", 8),
-    ("https://w3id.org/xapi/adl/verbs/waived", 9),
-    ("https://w3id.org/xapi/adl/verbs/satisfied", 10),
+    ("http://adlnet.gov/expapi/verbs/launched", LAUNCHED),
+    ("http://adlnet.gov/expapi/verbs/initialized", INITIALIZED),
+    ("http://adlnet.gov/expapi/verbs/progressed", PROGRESSED),
+    ("http://adlnet.gov/expapi/verbs/completed", COMPLETED),
+    ("http://adlnet.gov/expapi/verbs/passed", PASSED),
+    ("http://adlnet.gov/expapi/verbs/failed", FAILED),
+    ("http://adlnet.gov/expapi/verbs/terminated", TERMINATED),
+    ("https://w3id.org/xapi/adl/verbs/abandoned", ABANDONED),
+    ("https://w3id.org/xapi/adl/verbs/waived", WAIVED),
+    ("https://w3id.org/xapi/adl/verbs/satisfied", SATISFIED),
 ];
 const LAUNCHED: u8 = 1;
 const INITIALIZED: u8 = 2;
@@ -307,17 +307,17 @@ fn at_risk(as_of: chrono::NaiveDate, inactive_days: u32, min_score: f64, abandon
         "{},
 flagged AS (
   SELECT *, date_diff('day', CAST(last_activity AS DATE), DATE '{as_of}') AS days_inactive
-  FROM lc)
+  FROM lc),
+reasoned AS (
+  SELECT *, concat_ws(',',
+           CASE WHEN days_inactive >= {inactive_days} AND NOT finished THEN 'inactive' END,
+           CASE WHEN failed AND NOT passed THEN 'failed_not_passed' END,
+           CASE WHEN best_score_scaled < {min_score} THEN 'low_score' END,
+           CASE WHEN abandoned_sessions >= {abandoned} THEN 'abandoned_sessions' END) AS reasons
+  FROM flagged)
 SELECT learner, name, course_iri, last_activity, CAST(days_inactive AS BIGINT) AS days_inactive,
-       best_score_scaled, CAST(abandoned_sessions AS BIGINT) AS abandoned_sessions,
-       concat_ws(',',
-         CASE WHEN days_inactive >= {inactive_days} AND NOT finished THEN 'inactive' END,
-         CASE WHEN failed AND NOT passed THEN 'failed_not_passed' END,
-         CASE WHEN best_score_scaled < {min_score} THEN 'low_score' END,
-         CASE WHEN abandoned_sessions >= {abandoned} THEN 'abandoned_sessions' END) AS reasons
-FROM flagged
-WHERE (days_inactive >= {inactive_days} AND NOT finished) OR (failed AND NOT passed)
-   OR best_score_scaled < {min_score} OR abandoned_sessions >= {abandoned}
+       best_score_scaled, CAST(abandoned_sessions AS BIGINT) AS abandoned_sessions, reasons
+FROM reasoned WHERE reasons <> ''
 ORDER BY learner, course_iri NULLS FIRST",
         per_learner_course()
     )
@@ -328,7 +328,7 @@ ORDER BY learner, course_iri NULLS FIRST",
 fn video_sessions() -> String {
     format!(
         "vs AS (
-  SELECT hash(video_session_id) AS video_session_key, any_value(actor_hash) AS actor_hash,
+  SELECT any_value(actor_hash) AS actor_hash,
          any_value(object_id) AS video_iri,
          arg_max(object_name, seq) AS video_name,
          max(video_length) AS length_seconds,
@@ -345,10 +345,8 @@ fn video_sessions() -> String {
 /// the video watched per session, total watched seconds.
 fn video_engagement() -> String {
     format!(
-        "{},
-names AS (SELECT video_iri AS iri, any_value(video_name) AS name
-          FROM vs GROUP BY video_iri)
-SELECT v.video_iri, n.name AS video_name, max(v.length_seconds) AS length_seconds,
+        "{}
+SELECT v.video_iri, any_value(v.video_name) AS video_name, max(v.length_seconds) AS length_seconds,
        CAST(count(DISTINCT v.actor_hash) AS BIGINT) AS viewers,
        CAST(count(*) AS BIGINT) AS sessions,
        round(count(DISTINCT v.actor_hash) FILTER (WHERE v.completed)
@@ -356,8 +354,7 @@ SELECT v.video_iri, n.name AS video_name, max(v.length_seconds) AS length_second
        round(avg(least(v.watched_seconds / nullif(v.length_seconds, 0), 1.0)), 4)
              AS avg_share_watched,
        round(sum(v.watched_seconds), 3) AS watched_seconds
-FROM vs v LEFT JOIN names n ON n.iri = v.video_iri
-GROUP BY v.video_iri, n.name ORDER BY v.video_iri",
+FROM vs v GROUP BY v.video_iri ORDER BY v.video_iri",
         video_sessions()
     )
 }
