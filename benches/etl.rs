@@ -75,7 +75,7 @@ async fn seed(pool: &PgPool, from: i64, n: i64) -> anyhow::Result<()> {
                                                  'score', jsonb_build_object('raw', (i % 3 <> 0)::int, 'max', 1)),
                     'context', jsonb_build_object('contextActivities', jsonb_build_object(
                         'parent', jsonb_build_array(jsonb_build_object('id', 'http://example.com/quiz/' || (i % 50))))),
-                    'timestamp', to_char(now() - (i % 86400) * interval '1 second', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))
+                    'timestamp', to_char(now() - (i % 86400) * interval '1 second', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))::json
            FROM generate_series($1::bigint, $2::bigint) AS i"#,
     )
     .bind(from)
