@@ -16,6 +16,10 @@ use cairn::store;
 use cairn::warehouse::Warehouse;
 use sqlx::{Connection, PgConnection, PgPool};
 
+/// The allocator `cairn serve` runs with (src/main.rs), so the ETL is measured as it runs there.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 struct Args {
     statements: i64,
     seconds: u64,
@@ -52,8 +56,9 @@ fn args() -> Args {
 const DB: &str = "cairn_bench_etl";
 
 /// Inserts `n` synthetic statements (quiz answers by 5,000 learners on 500 items, each with a
-/// parent quiz in its context activities) in one transaction, numbered from `from`. No link
-/// rows: the bridge tables stay empty, so the ETL's bridge loading is not measured here.
+/// parent quiz and a grouping course in its context activities) in one transaction, numbered
+/// from `from`, with the link rows Cairn would write for them (the actor and an authority; the
+/// object, the parent and the course), which the ETL loads into the bridge tables.
 async fn seed(pool: &PgPool, from: i64, n: i64) -> anyhow::Result<()> {
     let mut tx = pool.begin().await?;
     sqlx::query(
@@ -74,12 +79,36 @@ async fn seed(pool: &PgPool, from: i64, n: i64) -> anyhow::Result<()> {
                                                  'success', i % 3 <> 0, 'duration', 'PT' || (i % 90) || 'S',
                                                  'score', jsonb_build_object('raw', (i % 3 <> 0)::int, 'max', 1)),
                     'context', jsonb_build_object('contextActivities', jsonb_build_object(
-                        'parent', jsonb_build_array(jsonb_build_object('id', 'http://example.com/quiz/' || (i % 50))))),
+                        'parent', jsonb_build_array(jsonb_build_object('id', 'http://example.com/quiz/' || (i % 50))),
+                        'grouping', jsonb_build_array(jsonb_build_object('id', 'http://example.com/course/' || (i % 10))))),
                     'timestamp', to_char(now() - (i % 86400) * interval '1 second', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))::json
            FROM generate_series($1::bigint, $2::bigint) AS i"#,
     )
     .bind(from)
     .bind(from + n - 1)
+    .execute(&mut *tx)
+    .await?;
+    // The statements this transaction inserted are the newest ones.
+    sqlx::query(
+        "INSERT INTO statement_agents (store_id, seq, usage, ifi)
+         SELECT s.store_id, s.seq, u.usage, u.ifi
+         FROM (SELECT * FROM statements WHERE store_id = 1 ORDER BY seq DESC LIMIT $1) s,
+              LATERAL (VALUES ('actor', 'mbox:' || (s.statement->'actor'->>'mbox')),
+                              ('authority', 'mbox:mailto:lms@example.com')) AS u(usage, ifi)",
+    )
+    .bind(n)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO statement_activities (store_id, seq, usage, activity_iri)
+         SELECT s.store_id, s.seq, u.usage, u.iri
+         FROM (SELECT * FROM statements WHERE store_id = 1 ORDER BY seq DESC LIMIT $1) s,
+              LATERAL (VALUES ('object', s.statement->'object'->>'id'),
+                              ('parent', s.statement->'context'->'contextActivities'->'parent'->0->>'id'),
+                              ('grouping', s.statement->'context'->'contextActivities'->'grouping'->0->>'id'))
+              AS u(usage, iri)",
+    )
+    .bind(n)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -96,6 +125,11 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = args();
+    // RUST_LOG=cairn::warehouse=debug prints the phases of each run on stderr.
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
     let mut admin = PgConnection::connect(&args.admin_url).await?;
     sqlx::query(&format!("DROP DATABASE IF EXISTS {DB} WITH (FORCE)"))
         .execute(&mut admin)

@@ -13,6 +13,7 @@ use arrow::record_batch::RecordBatch;
 use uuid::Uuid;
 
 use super::flatten::flatten;
+use super::keys::KeyCache;
 use super::pgcopy::{self, Batch, Tuples};
 
 /// One statement row as read from PostgreSQL's binary COPY, borrowed from the batch.
@@ -111,6 +112,13 @@ pub fn statement_columns() -> Vec<Col> {
         // Added in warehouse schema 2 (appended: old files gain them by ALTER TABLE).
         ("course_iri", S, "VARCHAR"),
         ("parent_iris", list_of_text(), "VARCHAR[]"),
+        // Added in warehouse schema 3: gold's surrogate keys (see `keys`).
+        ("actor_key", I, "BIGINT"),
+        ("activity_key", I, "BIGINT"),
+        ("course_key", I, "BIGINT"),
+        ("registration_key", I, "BIGINT"),
+        ("source_key", I, "BIGINT"),
+        ("assessment_key", I, "BIGINT"),
     ]
 }
 
@@ -172,6 +180,13 @@ pub struct StatementBuilder {
     raw_json: StringBuilder,
     course_iri: StringBuilder,
     parent_iris: ListBuilder<StringBuilder>,
+    keys: KeyCache,
+    actor_key: Int64Builder,
+    activity_key: Int64Builder,
+    course_key: Int64Builder,
+    registration_key: Int64Builder,
+    source_key: Int64Builder,
+    assessment_key: Int64Builder,
 }
 
 impl StatementBuilder {
@@ -227,12 +242,20 @@ impl StatementBuilder {
             raw_json: StringBuilder::with_capacity(rows, json_bytes),
             course_iri: s(),
             parent_iris: ListBuilder::with_capacity(s(), rows),
+            keys: KeyCache::default(),
+            actor_key: i(),
+            activity_key: i(),
+            course_key: i(),
+            registration_key: i(),
+            source_key: i(),
+            assessment_key: i(),
         }
     }
 
     /// Appends one statement: its PostgreSQL columns and its flattened JSON.
     pub fn append(&mut self, row: &StatementRow<'_>, run_id: i64) {
         let f = flatten(row.statement);
+        let keys = self.keys.keys(&f, row.credential_id);
         self.seq.append_value(row.seq);
         self.store_id.append_value(row.store_id);
         self.insert_xid.append_option(row.insert_xid);
@@ -285,6 +308,12 @@ impl StatementBuilder {
             self.parent_iris.values().append_value(p);
         }
         self.parent_iris.append(true);
+        self.actor_key.append_value(keys.actor);
+        self.activity_key.append_option(keys.activity);
+        self.course_key.append_option(keys.course);
+        self.registration_key.append_option(keys.registration);
+        self.source_key.append_value(keys.source);
+        self.assessment_key.append_option(keys.assessment);
     }
 
     /// The batch, columns in table order (the Arrow appender matches by position).
@@ -334,6 +363,12 @@ impl StatementBuilder {
             Arc::new(self.raw_json.finish()),
             Arc::new(self.course_iri.finish()),
             Arc::new(self.parent_iris.finish()),
+            Arc::new(self.actor_key.finish()),
+            Arc::new(self.activity_key.finish()),
+            Arc::new(self.course_key.finish()),
+            Arc::new(self.registration_key.finish()),
+            Arc::new(self.source_key.finish()),
+            Arc::new(self.assessment_key.finish()),
         ];
         Ok(RecordBatch::try_new(schema(&statement_columns()), arrays)?)
     }
@@ -358,14 +393,33 @@ pub fn link_columns(key: &'static str) -> Vec<Col> {
     ]
 }
 
-/// A bridge batch from a binary COPY batch of `seq, usage, <key>` rows.
-pub fn link_batch(copy: &Batch, key: &'static str) -> anyhow::Result<RecordBatch> {
+/// The `seq` of each row of a binary COPY batch of [`STATEMENT_COPY_COLUMNS`].
+pub fn statement_seqs(copy: &Batch) -> anyhow::Result<Vec<i64>> {
+    let mut seqs = Vec::with_capacity(copy.rows);
+    let mut tuples = Tuples::new(&copy.bytes);
+    while let Some([_, seq, ..]) = tuples.next_tuple::<9>()? {
+        seqs.push(pgcopy::int8(seq)?.context("NULL seq")?);
+    }
+    Ok(seqs)
+}
+
+/// A bridge batch from a binary COPY batch of `seq, usage, <key>` rows, keeping the rows whose
+/// `seq` is in `run_seqs` (sorted).
+pub fn link_batch(
+    copy: &Batch,
+    key: &'static str,
+    run_seqs: &[i64],
+) -> anyhow::Result<RecordBatch> {
     let mut seq = Int64Builder::with_capacity(copy.rows);
     let mut usage = StringBuilder::with_capacity(copy.rows, copy.rows * 8);
     let mut k = StringBuilder::with_capacity(copy.rows, copy.bytes.len());
     let mut tuples = Tuples::new(&copy.bytes);
     while let Some([s, u, v]) = tuples.next_tuple::<3>()? {
-        seq.append_value(pgcopy::int8(s)?.context("NULL seq")?);
+        let s = pgcopy::int8(s)?.context("NULL seq")?;
+        if run_seqs.binary_search(&s).is_err() {
+            continue;
+        }
+        seq.append_value(s);
         usage.append_value(pgcopy::text(u)?);
         k.append_value(pgcopy::text(v)?);
     }

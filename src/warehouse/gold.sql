@@ -1,15 +1,12 @@
 -- Gold layer (ARCHITECTURE.md "Warehouse model"): conformed dimensions and facts as views over
 -- silver, so they are always exactly as fresh as the last ETL commit. The published BI copy
--- materialises them as tables. Keys are md5 hex of the natural key: stable across rebuilds.
+-- materialises them as tables. Keys are BIGINTs computed once per statement at extract time
+-- (src/warehouse/keys.rs): md5_number_upper(natural key) >> 1, stable across rebuilds.
 -- Per-statement values from context activities (course_iri, parent_iris) are silver columns
 -- filled at extract time, so no view joins the bridge tables per statement.
 
 CREATE OR REPLACE VIEW stmt AS
 SELECT s.*,
-       md5(coalesce(s.actor_ifi, 'anonymous')) AS actor_key,
-       CASE WHEN s.object_type IN ('Activity') THEN md5(s.object_id) END AS activity_key,
-       CASE WHEN s.registration IS NOT NULL THEN md5(s.registration) END AS registration_key,
-       md5(coalesce(CAST(s.credential_id AS VARCHAR), '') || '|' || coalesce(s.authority_ifi, '') || '|' || coalesce(s.platform, '')) AS source_key,
        -- YYYYMMDD and HHMM by arithmetic: the same keys as strftime, without formatting text.
        CAST(year(s."timestamp") * 10000 + month(s."timestamp") * 100 + day(s."timestamp") AS INTEGER) AS date_key,
        CAST(hour(s."timestamp") * 100 + minute(s."timestamp") AS INTEGER) AS time_key
@@ -53,7 +50,7 @@ FROM stmt GROUP BY verb_iri;
 
 -- Latest definition seen wins (versioning of definitions is not modelled yet).
 CREATE OR REPLACE VIEW dim_activity AS
-SELECT md5(object_id) AS activity_key, object_id AS activity_iri,
+SELECT any_value(activity_key) AS activity_key, object_id AS activity_iri,
        arg_max(object_activity_type, seq) FILTER (WHERE object_activity_type IS NOT NULL) AS activity_type,
        arg_max(object_name, seq) FILTER (WHERE object_name IS NOT NULL) AS name,
        arg_max(interaction_type, seq) FILTER (WHERE interaction_type IS NOT NULL) AS interaction_type,
@@ -62,13 +59,13 @@ SELECT md5(object_id) AS activity_key, object_id AS activity_iri,
 FROM stmt WHERE object_type = 'Activity' GROUP BY object_id;
 
 CREATE OR REPLACE VIEW dim_course AS
-SELECT md5(course_iri) AS course_key, course_iri,
+SELECT any_value(course_key) AS course_key, course_iri,
        count(DISTINCT object_id) AS activities_seen, min("timestamp") AS first_seen
 FROM stmt WHERE course_iri IS NOT NULL GROUP BY course_iri;
 
 CREATE OR REPLACE VIEW dim_registration AS
 SELECT registration_key, registration, arg_min(actor_key, seq) AS actor_key,
-       arg_min(md5(course_iri), seq) FILTER (WHERE course_iri IS NOT NULL) AS course_key,
+       arg_min(course_key, seq) FILTER (WHERE course_key IS NOT NULL) AS course_key,
        min("timestamp") AS first_seen, max("timestamp") AS last_seen, count(*) AS statements
 FROM stmt WHERE registration IS NOT NULL GROUP BY registration_key, registration;
 
@@ -78,7 +75,7 @@ FROM stmt GROUP BY source_key, credential_id, authority_ifi, platform;
 
 CREATE OR REPLACE VIEW fact_statement AS
 SELECT seq, statement_id, date_key, time_key, "timestamp", stored, actor_key, verb_iri AS verb_key,
-       object_type, activity_key, md5(course_iri) AS course_key, registration_key, source_key,
+       object_type, activity_key, course_key, registration_key, source_key,
        result_success, result_completion, score_scaled, score_raw, score_min, score_max,
        duration_seconds, progress
 FROM stmt;
@@ -86,7 +83,7 @@ FROM stmt;
 -- Answers to interactions (xAPI Data §2.4.4.1 interaction activities, result.response).
 CREATE OR REPLACE VIEW fact_item_response AS
 SELECT seq, statement_id, date_key, "timestamp", actor_key, activity_key AS item_key,
-       list_min(list_transform(parent_iris, lambda p: md5(p))) AS assessment_key,
+       assessment_key,
        registration_key, interaction_type, response, result_success AS correct,
        score_scaled, score_raw, score_max, duration_seconds
 FROM stmt WHERE response IS NOT NULL OR interaction_type IS NOT NULL;

@@ -16,6 +16,7 @@
 pub mod dictionary;
 pub mod extract;
 pub mod flatten;
+pub mod keys;
 pub mod measures;
 pub mod pgcopy;
 mod pipeline;
@@ -35,7 +36,7 @@ use sqlx::PgPool;
 
 use extract::STATEMENT_COPY_COLUMNS;
 use pgcopy::Batch;
-use pipeline::{append_jobs, copy_out, Job, CHUNK, WORKERS};
+use pipeline::{append_jobs, copy_out, Job, RunSeqs, CHUNK, WORKERS};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WarehouseError {
@@ -310,8 +311,11 @@ impl Warehouse {
             .collect();
         // The workers own the receiving end: when they stop, sending fails.
         drop(queue);
-        // The statements first, then their bridge rows (same snapshot, same range).
+        // The statements first, then their other link rows (same snapshot). The link tables have
+        // no transaction ids: their rows are read by the `seq` range of the run's statements
+        // (an index range per store) and kept when their statement is one of the run's.
         let read = async {
+            let mut seqs: Vec<i64> = Vec::new();
             copy_out(
                 &mut tx,
                 &format!(
@@ -319,27 +323,44 @@ impl Warehouse {
                      TO STDOUT (FORMAT binary)"
                 ),
                 chunk,
+                |batch| {
+                    seqs.extend(extract::statement_seqs(batch)?);
+                    Ok(())
+                },
                 Job::Statements,
                 &jobs,
             )
             .await?;
-            for (table, key, job) in [
+            seqs.sort_unstable();
+            let (Some(&first), Some(&last)) = (seqs.first(), seqs.last()) else {
+                return Ok(());
+            };
+            let seqs: RunSeqs = Arc::new(seqs);
+            // Rows that silver_statement's columns hold are derived there, not loaded.
+            for (table, key, derived, job) in [
                 (
                     "statement_activities",
                     "activity_iri",
-                    Job::Activities as fn(Batch) -> Job,
+                    schema::DERIVED_ACTIVITY_USAGES,
+                    Job::Activities as fn(Batch, RunSeqs) -> Job,
                 ),
-                ("statement_agents", "ifi", Job::Agents),
+                (
+                    "statement_agents",
+                    "ifi",
+                    schema::DERIVED_AGENT_USAGES,
+                    Job::Agents,
+                ),
             ] {
                 copy_out(
                     &mut tx,
                     &format!(
-                        "COPY (SELECT l.seq, l.usage, l.{key} FROM {table} l \
-                         JOIN statements s ON s.store_id = l.store_id AND s.seq = l.seq \
-                         WHERE {range}) TO STDOUT (FORMAT binary)"
+                        "COPY (SELECT l.seq, l.usage, l.{key} FROM stores st JOIN {table} l \
+                         ON l.store_id = st.id AND l.seq BETWEEN {first} AND {last} \
+                         WHERE l.usage NOT IN ({derived})) TO STDOUT (FORMAT binary)"
                     ),
                     chunk * 4,
-                    job,
+                    |_| Ok(()),
+                    |batch| job(batch, seqs.clone()),
                     &jobs,
                 )
                 .await?;

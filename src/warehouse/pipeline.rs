@@ -2,7 +2,7 @@
 //! the async runtime), flattened into Arrow on worker threads and appended to DuckDB inside the
 //! run's open transaction, so reading, flattening and appending overlap.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use futures_util::TryStreamExt;
@@ -18,19 +18,24 @@ pub(super) const CHUNK: i64 = 10_000;
 /// runs in parallel with it and with PostgreSQL sending the next rows).
 pub(super) const WORKERS: usize = 2;
 
+/// The sorted `seq` values of the statements a run loads: their link rows are read by `seq`
+/// range and kept when their `seq` is one of these.
+pub(super) type RunSeqs = Arc<Vec<i64>>;
+
 /// A batch of rows read from PostgreSQL, waiting to be flattened and appended.
 pub(super) enum Job {
     Statements(Batch),
-    Activities(Batch),
-    Agents(Batch),
+    Activities(Batch, RunSeqs),
+    Agents(Batch, RunSeqs),
 }
 
-/// Reads a binary COPY and queues its rows in batches of `rows`.
+/// Reads a binary COPY and queues its rows in batches of `rows`; `seen` sees each batch first.
 pub(super) async fn copy_out(
     conn: &mut sqlx::PgConnection,
     query: &str,
     rows: usize,
-    job: fn(Batch) -> Job,
+    mut seen: impl FnMut(&Batch) -> Result<(), WarehouseError>,
+    job: impl Fn(Batch) -> Job,
     jobs: &tokio::sync::mpsc::Sender<Job>,
 ) -> Result<(), WarehouseError> {
     let mut stream = conn.copy_out_raw(query).await?;
@@ -38,11 +43,13 @@ pub(super) async fn copy_out(
     let closed = || anyhow::anyhow!("the warehouse workers stopped");
     while let Some(data) = stream.try_next().await? {
         if let Some(batch) = framer.push(&data, rows)? {
+            seen(&batch)?;
             jobs.send(job(batch)).await.map_err(|_| closed())?;
         }
     }
     let rest = framer.finish()?;
     if rest.rows > 0 {
+        seen(&rest)?;
         jobs.send(job(rest)).await.map_err(|_| closed())?;
     }
     Ok(())
@@ -78,11 +85,11 @@ pub(super) fn append_jobs(
                 max_seq = max_seq.max(seqs.unwrap_or(0));
                 ("silver_statement", batch)
             }
-            Job::Activities(b) => (
-                "silver_statement_activity",
-                extract::link_batch(&b, "activity_iri")?,
+            Job::Activities(b, seqs) => (
+                "silver_link_activity",
+                extract::link_batch(&b, "activity_iri", &seqs)?,
             ),
-            Job::Agents(b) => ("silver_statement_agent", extract::link_batch(&b, "ifi")?),
+            Job::Agents(b, seqs) => ("silver_link_agent", extract::link_batch(&b, "ifi", &seqs)?),
         };
         flattening += started.elapsed().as_secs_f64();
         let started = Instant::now();

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod bi;
+mod bridges;
 mod cmi5;
 mod exactly_once;
 mod quiz_video;
