@@ -392,10 +392,15 @@ async fn fresh_database(admin_url: &str, name: &str) -> anyhow::Result<String> {
     Ok(format!("{base}/{name}"))
 }
 
-/// Starts the release `cairn serve` on a fresh database; returns it, its endpoint and an
-/// `all` credential.
+/// Starts the release `cairn serve` on a fresh database and a fresh data directory (its
+/// warehouse starts empty, like the database); returns it, its endpoint and an `all`
+/// credential.
 async fn start_cairn(admin_url: &str) -> anyhow::Result<(Child, String, String, String)> {
     let url = fresh_database(admin_url, "cairn_bench_ingest").await?;
+    let data_dir = std::env::temp_dir().join("cairn-bench-ingest-data");
+    if data_dir.exists() {
+        std::fs::remove_dir_all(&data_dir)?;
+    }
     let bin = env!("CARGO_BIN_EXE_cairn");
     let status = Command::new(bin)
         .arg("migrate")
@@ -432,6 +437,8 @@ async fn start_cairn(admin_url: &str) -> anyhow::Result<(Child, String, String, 
             &format!("127.0.0.1:{port}"),
             "--log",
             "warn",
+            "--data-dir",
+            data_dir.to_str().expect("a UTF-8 temporary directory"),
         ])
         .env("CAIRN_DATABASE_URL", &url)
         .stdout(Stdio::null())

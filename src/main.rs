@@ -355,7 +355,12 @@ async fn etl(settings: &Settings, action: EtlAction) -> anyhow::Result<()> {
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     let (url, pg) = database(&settings).await?;
-    let pool = store::connect(&url, settings.db_max_connections).await?;
+    let pool = store::connect_keeping(
+        &url,
+        settings.db_max_connections,
+        settings.db_max_connections,
+    )
+    .await?;
     store::migrate(&pool).await.context("applying migrations")?;
     // The server owns the warehouse (DuckDB: one writer process) and loads it continuously.
     let (warehouse, etl_loop) = if settings.etl_interval_seconds > 0 {

@@ -30,10 +30,22 @@ pub enum StoreError {
 
 /// Opens a pool, retrying while the server is still starting (the managed cluster, CI's server).
 pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
+    connect_keeping(url, 0, max_connections).await
+}
+
+/// [`connect`] keeping at least `min_connections` open: `cairn serve` keeps its whole pool
+/// connected, so no request waits for a new PostgreSQL backend to start and warm its caches
+/// (single-statement writes saw p99 latencies of 170–235 ms just after start-up without it).
+pub async fn connect_keeping(
+    url: &str,
+    min_connections: u32,
+    max_connections: u32,
+) -> anyhow::Result<PgPool> {
     let options: PgConnectOptions = url.parse()?;
     let mut attempt = 0;
     loop {
         let result = PgPoolOptions::new()
+            .min_connections(min_connections)
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options.clone())

@@ -219,6 +219,19 @@ async fn credentials_cli_creates_lists_and_revokes() {
         "{listed}"
     );
     assert!(!listed.contains(&secret), "list must never print secrets");
+    // Past auth_cache_seconds (1 s in tests) the entry is renewed from the credential's row.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(post().await.unwrap().status(), StatusCode::OK);
+    let wrong = app
+        .client
+        .post(app.url("/xapi/statements"))
+        .basic_auth(&key, Some("not-the-secret"))
+        .header("X-Experience-API-Version", V1)
+        .json(&statement())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
     run(&["revoke", &key]);
     // The verified-credential cache holds for auth_cache_seconds (1 s in tests).
     tokio::time::sleep(Duration::from_millis(1500)).await;
