@@ -233,7 +233,7 @@ async fn store_batch(
         check(statements, parts, version, batched)?
     };
     reject_repeated_ids(&statements)?;
-    let authority = &principal.authority;
+    let authority = principal.authority.clone();
     let result = store::insert_batch(
         &state.pool,
         principal.store_id,
@@ -241,10 +241,10 @@ async fn store_batch(
         statements.len(),
         &contents,
         &state.order,
-        |stored| {
+        move |stored| {
             let assigned = Assigned {
                 stored,
-                authority,
+                authority: &authority,
                 version,
             };
             statements

@@ -1,6 +1,7 @@
 //! What statements teach the LRS about Activities and Agents: canonical Activity definitions
-//! (Communication §2.5) and Agent names (Communication §2.4), learned in the transaction that
-//! stores the statements and read by the Activities and Agents Resources.
+//! (Communication §2.5) and Agent names (Communication §2.4), learned right after the
+//! transaction that stores the statements (see `statements::insert_batch`) and read by the
+//! Activities and Agents Resources.
 
 use serde_json::{Map, Value};
 use sqlx::{PgPool, Postgres, Transaction};

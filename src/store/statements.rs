@@ -27,6 +27,9 @@ impl From<sqlx::Error> for InsertError {
     }
 }
 
+/// Batches up to this size are prepared on the calling task.
+const PREPARE_INLINE: usize = 50;
+
 /// Stores a batch and the attachment content it declares atomically; returns the ids in
 /// order. `prepare` turns the validated statements into rows once their `stored` time is
 /// assigned (see [`WriteOrder`]). Statements whose id already exists with equivalent content
@@ -40,11 +43,20 @@ pub async fn insert_batch(
     count: usize,
     contents: &[Content],
     order: &WriteOrder,
-    prepare: impl FnOnce(DateTime<Utc>) -> Vec<Prepared>,
+    prepare: impl FnOnce(DateTime<Utc>) -> Vec<Prepared> + Send + 'static,
 ) -> Result<Vec<Uuid>, InsertError> {
     let reservation = order.reserve(pool, count).await?;
     let _in_flight = reservation.in_flight;
-    let batch = prepare(reservation.stored);
+    let stored = reservation.stored;
+    // Preparing a large batch is milliseconds of CPU: off the async executor, whose other
+    // requests would wait meanwhile.
+    let batch = if count > PREPARE_INLINE {
+        tokio::task::spawn_blocking(move || prepare(stored))
+            .await
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+    } else {
+        prepare(stored)
+    };
     if batch.len() != reservation.seqs.len() {
         return Err(StoreError::Corrupt(format!(
             "{} statements prepared for {} reserved sequence numbers",
@@ -66,10 +78,22 @@ pub async fn insert_batch(
         .collect();
     insert_links(&mut tx, store_id, &new).await?;
     link_targets(&mut tx, store_id, &new).await?;
-    super::definitions::learn(&mut tx, store_id, credential_id, &new).await?;
     apply_voiding(&mut tx, store_id, &new).await?;
     super::attachments::insert(&mut tx, store_id, contents).await?;
     tx.commit().await?;
+    // Activity definitions and agent names are learned in a transaction of their own once the
+    // statements are stored. Inside the statements' transaction, concurrent batches that
+    // introduced the same new activity or agent waited on each other's unique-index insert
+    // until the other's whole batch committed, which serialized ingest. If this step fails the
+    // statements stay stored; the next statement naming the activity or agent teaches it again.
+    let learned = async {
+        let mut tx = pool.begin().await?;
+        super::definitions::learn(&mut tx, store_id, credential_id, &new).await?;
+        tx.commit().await
+    };
+    if let Err(e) = learned.await {
+        tracing::warn!(error = %e, "statements stored; learning their definitions failed");
+    }
     Ok(batch.iter().map(|p| p.id).collect())
 }
 
@@ -284,22 +308,35 @@ async fn apply_voiding(
         .execute(&mut **tx)
         .await?;
     }
-    let plain: Vec<i64> = new
+    // Statements of this batch that a void stored earlier targets: probed in the (small,
+    // partial) voiding_target index by id, then updated by id. One UPDATE with a correlated
+    // EXISTS did the same, but PostgreSQL's cached generic plan for it, made while the table
+    // was small, scanned the table for every row of the batch: seconds per batch at 100,000
+    // statements.
+    let plain: Vec<Uuid> = new
         .iter()
         .filter(|(p, _)| p.voiding_target.is_none())
-        .map(|(_, seq)| *seq)
+        .map(|(p, _)| p.id)
         .collect();
     if !plain.is_empty() {
-        sqlx::query(
-            "UPDATE statements t SET voided = true
-             WHERE t.store_id = $1 AND t.seq = ANY($2) AND NOT t.voided
-               AND EXISTS (SELECT 1 FROM statements v
-                           WHERE v.store_id = $1 AND v.voiding_target = t.statement_id)",
+        let voided: Vec<Uuid> = sqlx::query_scalar(
+            "SELECT voiding_target FROM statements
+             WHERE store_id = $1 AND voiding_target = ANY($2)",
         )
         .bind(store_id)
         .bind(&plain)
-        .execute(&mut **tx)
+        .fetch_all(&mut **tx)
         .await?;
+        if !voided.is_empty() {
+            sqlx::query(
+                "UPDATE statements SET voided = true
+                 WHERE store_id = $1 AND statement_id = ANY($2) AND NOT voided",
+            )
+            .bind(store_id)
+            .bind(&voided)
+            .execute(&mut **tx)
+            .await?;
+        }
     }
     Ok(())
 }
