@@ -165,7 +165,10 @@ impl Authenticator {
     }
 
     fn forget(&self, cache_key: &[u8; 32]) {
-        self.cache.lock().expect("auth cache lock").remove(cache_key);
+        self.cache
+            .lock()
+            .expect("auth cache lock")
+            .remove(cache_key);
     }
 
     fn cached(&self, key: &[u8; 32]) -> Cached {

@@ -41,7 +41,14 @@ pub async fn connect_keeping(
     min_connections: u32,
     max_connections: u32,
 ) -> anyhow::Result<PgPool> {
-    let options: PgConnectOptions = url.parse()?;
+    // Plan every execution with its parameters and the current statistics. PostgreSQL
+    // otherwise switches a prepared statement to a generic plan after five executions; the
+    // link, voiding and definition tables start empty, and the generic plans chosen then kept
+    // scanning whole tables once they had grown (seconds per batch, 500 single-statement
+    // writes/s saturating the server at 100,000 statements).
+    let options: PgConnectOptions = url
+        .parse::<PgConnectOptions>()?
+        .options([("plan_cache_mode", "force_custom_plan")]);
     let mut attempt = 0;
     loop {
         let result = PgPoolOptions::new()
