@@ -11,7 +11,8 @@
 //!
 //! Figures: statements/s for POST batches of 1, 10, 100 and 1,000 at several concurrencies
 //! (median of the repeats), the Cairn / COPY ratio, and single-statement PUT latency
-//! p50/p95/p99 at a fixed 500 requests/s.
+//! p50/p95/p99 at a fixed 500 requests/s, on the warm server before the batch scenarios and
+//! again right after them.
 
 #[path = "support/workload.rs"]
 mod workload;
