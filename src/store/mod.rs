@@ -34,8 +34,8 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> 
 }
 
 /// [`connect`] keeping at least `min_connections` open: `cairn serve` keeps its whole pool
-/// connected, so no request waits for a new PostgreSQL backend to start and warm its caches
-/// (single-statement writes saw p99 latencies of 170–235 ms just after start-up without it).
+/// connected, so no request waits for a new PostgreSQL backend to start. (It did not remove
+/// the latency tail of the first seconds after start-up, which is not explained yet.)
 pub async fn connect_keeping(
     url: &str,
     min_connections: u32,
