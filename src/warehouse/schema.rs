@@ -202,7 +202,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_file_from_before_schema_2_gains_course_parents_and_keys() {
+    fn a_file_from_before_schema_2_is_upgraded_to_schema_4() {
         let dir = std::env::temp_dir().join(format!("cairn-upgrade-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -270,6 +270,31 @@ mod tests {
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
+        // Schema 4: the bridge is a view again holding every old row, derived or moved.
+        let bridge: Vec<(i64, String, String)> = c
+            .prepare("SELECT seq, usage, activity_iri FROM silver_statement_activity ORDER BY ALL")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let row = |seq: i64, usage: &str, iri: &str| (seq, usage.to_string(), iri.to_string());
+        assert_eq!(
+            bridge,
+            vec![
+                row(1, "grouping", "http://c/a"),
+                row(1, "grouping", "http://c/b"),
+                row(1, "grouping", "https://w3id.org/xapi/cmi5/x"),
+                row(1, "parent", "http://p/1"),
+                row(2, "sub_grouping", "http://c/z"),
+            ]
+        );
+        let moved: i64 = c
+            .query_row("SELECT count(*) FROM silver_link_activity", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(moved, 4, "the parent row is derived, not kept");
         let k = |s: &str| Some(keys::key(s));
         assert_eq!(
             keys,
