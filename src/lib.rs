@@ -52,6 +52,7 @@ impl Application {
             pool,
             max_body_bytes: settings.max_body_bytes,
             order: Default::default(),
+            known: Default::default(),
             // Writes hold a connection each; twice the pool keeps it busy without queueing
             // more than that in memory.
             write_slots: tokio::sync::Semaphore::new(2 * settings.db_max_connections as usize),

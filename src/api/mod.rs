@@ -39,6 +39,9 @@ pub struct AppState {
     /// The order of statement writes: `stored`/`seq` assignment and the bounds queries
     /// rely on (see `store::write_order`).
     pub order: crate::store::write_order::WriteOrder,
+    /// Activity definitions and Agent names the store is known to hold (see
+    /// `store::definitions::Known`).
+    pub known: crate::store::definitions::Known,
     /// The version stated on responses to requests without a version header.
     pub default_version: crate::xapi::XapiVersion,
 }

@@ -234,13 +234,18 @@ async fn store_batch(
     };
     reject_repeated_ids(&statements)?;
     let authority = principal.authority.clone();
+    let author = store::Author {
+        store_id: principal.store_id,
+        credential_id: principal.credential_id,
+        may_define: principal.allows(Access::LearnDefinitions),
+    };
     let result = store::insert_batch(
         &state.pool,
-        principal.store_id,
-        principal.credential_id,
+        &author,
         statements.len(),
         &contents,
         &state.order,
+        &state.known,
         move |stored| {
             let assigned = Assigned {
                 stored,

@@ -79,6 +79,9 @@ pub enum Access {
     WriteProfile,
     /// GET/HEAD on the Activities and Agents Resources.
     ReadDefinitions,
+    /// Statements teaching the LRS Activity definitions and Agent names (Communication §4.2
+    /// scope `define`): `all` or `define`.
+    LearnDefinitions,
     /// The analytics warehouse's status and reports: `all`, `all/read` or `analytics/read`.
     ReadAnalytics,
     /// Ad-hoc SQL over the warehouse: `all` or `analytics/read` (`all/read` is an xAPI scope
@@ -111,6 +114,7 @@ pub fn allows(scopes: &[Scope], access: Access) -> bool {
             has(Scope::All) || has(Scope::AllRead) || has(Scope::AnalyticsRead)
         }
         Access::QueryAnalytics => has(Scope::All) || has(Scope::AnalyticsRead),
+        Access::LearnDefinitions => has(Scope::All) || has(Scope::Define),
         Access::ReadDefinitions => {
             has(Scope::All)
                 || has(Scope::AllRead)
@@ -178,6 +182,10 @@ mod tests {
             (&[Define], ReadDefinitions, true),
             (&[StatementsRead], ReadDefinitions, true),
             (&[State, Profile, StatementsWrite], ReadDefinitions, false),
+            (&[All], LearnDefinitions, true),
+            (&[StatementsWrite, Define], LearnDefinitions, true),
+            (&[StatementsWrite], LearnDefinitions, false),
+            (&[AllRead], LearnDefinitions, false),
         ];
         for (scopes, access, expected) in cases {
             assert_eq!(allows(scopes, *access), *expected, "{scopes:?} {access:?}");

@@ -1,11 +1,14 @@
 //! Statements: insert a batch in one transaction (bulk `UNNEST` inserts, voiding, link rows),
 //! and read single statements.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
+use super::definitions::Known;
 use super::write_order::WriteOrder;
 use super::StoreError;
 use crate::xapi::attachments::Content;
@@ -30,21 +33,36 @@ impl From<sqlx::Error> for InsertError {
 /// Batches up to this size are prepared on the calling task.
 const PREPARE_INLINE: usize = 50;
 
+/// Who stores a batch.
+pub struct Author {
+    pub store_id: i64,
+    pub credential_id: i64,
+    /// Whether the credential may (re)define Activities and Agents (scope `define` or `all`).
+    pub may_define: bool,
+}
+
 /// Stores a batch and the attachment content it declares atomically; returns the ids in
 /// order. `prepare` turns the validated statements into rows once their `stored` time is
 /// assigned (see [`WriteOrder`]). Statements whose id already exists with equivalent content
 /// are accepted without change; a differing one fails the whole batch with
 /// [`InsertError::Conflict`].
-#[tracing::instrument(skip_all, fields(store_id))]
+///
+/// Round trips matter more than anything else for small batches (each costs both processes a
+/// wake-up and PostgreSQL a plan): a batch without StatementRefs, voids or attachments takes
+/// five — the `seq` reservation, `BEGIN`, one statement inserting the rows and their link
+/// rows, one probe for earlier statements referring to the new ones, `COMMIT` — plus the
+/// definitions step when it teaches something new.
+#[tracing::instrument(skip_all, fields(store_id = author.store_id))]
 pub async fn insert_batch(
     pool: &PgPool,
-    store_id: i64,
-    credential_id: i64,
+    author: &Author,
     count: usize,
     contents: &[Content],
     order: &WriteOrder,
+    known: &Known,
     prepare: impl FnOnce(DateTime<Utc>) -> Vec<Prepared> + Send + 'static,
 ) -> Result<Vec<Uuid>, InsertError> {
+    let store_id = author.store_id;
     let reservation = order.reserve(pool, count).await?;
     let _in_flight = reservation.in_flight;
     let stored = reservation.stored;
@@ -66,19 +84,19 @@ pub async fn insert_batch(
         .into());
     }
     let mut tx = pool.begin().await?;
-    let inserted = insert_rows(&mut tx, store_id, credential_id, &batch, &reservation.seqs).await?;
+    let inserted = insert_rows(&mut tx, author, &batch, &reservation.seqs).await?;
     let batch = &batch[..];
     if inserted.len() < batch.len() {
         check_existing(&mut tx, store_id, batch, &inserted).await?;
     }
-    let seq_of: std::collections::HashMap<Uuid, i64> = inserted.into_iter().collect();
+    let seq_of: HashMap<Uuid, i64> = inserted.into_iter().collect();
     let new: Vec<(&Prepared, i64)> = batch
         .iter()
         .filter_map(|p| seq_of.get(&p.id).map(|seq| (p, *seq)))
         .collect();
-    insert_links(&mut tx, store_id, &new).await?;
-    link_targets(&mut tx, store_id, &new).await?;
-    apply_voiding(&mut tx, store_id, &new).await?;
+    let referrers = referrers_of(&mut tx, store_id, &new).await?;
+    link_targets(&mut tx, store_id, &new, &referrers).await?;
+    apply_voiding(&mut tx, store_id, &new, &referrers).await?;
     super::attachments::insert(&mut tx, store_id, contents).await?;
     tx.commit().await?;
     // Activity definitions and agent names are learned in a transaction of their own once the
@@ -86,22 +104,19 @@ pub async fn insert_batch(
     // introduced the same new activity or agent waited on each other's unique-index insert
     // until the other's whole batch committed, which serialized ingest. If this step fails the
     // statements stay stored; the next statement naming the activity or agent teaches it again.
-    let learned = async {
-        let mut tx = pool.begin().await?;
-        super::definitions::learn(&mut tx, store_id, credential_id, &new).await?;
-        tx.commit().await
-    };
-    if let Err(e) = learned.await {
-        tracing::warn!(error = %e, "statements stored; learning their definitions failed");
+    if author.may_define {
+        if let Err(e) = super::definitions::learn(pool, store_id, known, &new).await {
+            tracing::warn!(error = %e, "statements stored; learning their definitions failed");
+        }
     }
     Ok(batch.iter().map(|p| p.id).collect())
 }
 
-/// Inserts the rows; returns (id, seq) of those that did not exist yet.
+/// Inserts the rows and, for those that did not exist yet, their link rows, in one statement;
+/// returns (id, seq) of the new ones.
 async fn insert_rows(
     tx: &mut Transaction<'_, Postgres>,
-    store_id: i64,
-    credential_id: i64,
+    author: &Author,
     batch: &[Prepared],
     seqs: &[i64],
 ) -> Result<Vec<(Uuid, i64)>, sqlx::Error> {
@@ -113,21 +128,40 @@ async fn insert_rows(
     let refs: Vec<Option<Uuid>> = batch.iter().map(|p| p.statement_ref).collect();
     let targets: Vec<Option<Uuid>> = batch.iter().map(|p| p.voiding_target).collect();
     let bodies: Vec<String> = batch.iter().map(|p| p.statement.to_string()).collect();
+    let agents = LinkColumns::of(batch, |p| &p.agents);
+    let activities = LinkColumns::of(batch, |p| &p.activities);
+    // Link rows are joined to the rows actually inserted, so an id that existed already gets
+    // none (its own were stored with it).
     sqlx::query_as(
-        r#"INSERT INTO statements
-               (store_id, credential_id, seq, statement_id, stored, "timestamp", verb_iri,
-                registration, statement_ref, voiding_target, statement)
-           OVERRIDING SYSTEM VALUE
-           SELECT $1, $2, u.seq, u.id, u.stored, u.ts, u.verb, u.registration, u.ref,
-                  u.target, u.body::json
-           FROM UNNEST($11::bigint[], $3::uuid[], $4::timestamptz[], $5::timestamptz[],
-                       $6::text[], $7::uuid[], $8::uuid[], $9::uuid[], $10::text[])
-                AS u(seq, id, stored, ts, verb, registration, ref, target, body)
-           ON CONFLICT (store_id, statement_id) DO NOTHING
-           RETURNING statement_id, seq"#,
+        r#"WITH new AS (
+               INSERT INTO statements
+                   (store_id, credential_id, seq, statement_id, stored, "timestamp", verb_iri,
+                    registration, statement_ref, voiding_target, statement)
+               OVERRIDING SYSTEM VALUE
+               SELECT $1, $2, u.seq, u.id, u.stored, u.ts, u.verb, u.registration, u.ref,
+                      u.target, u.body::json
+               FROM UNNEST($11::bigint[], $3::uuid[], $4::timestamptz[], $5::timestamptz[],
+                           $6::text[], $7::uuid[], $8::uuid[], $9::uuid[], $10::text[])
+                    AS u(seq, id, stored, ts, verb, registration, ref, target, body)
+               ON CONFLICT (store_id, statement_id) DO NOTHING
+               RETURNING statement_id, seq
+           ),
+           agents AS (
+               INSERT INTO statement_agents (store_id, seq, usage, ifi)
+               SELECT $1, new.seq, l.usage, l.key
+               FROM UNNEST($12::int[], $13::text[], $14::text[]) AS l(i, usage, key)
+               JOIN new ON new.statement_id = ($3::uuid[])[l.i]
+           ),
+           activities AS (
+               INSERT INTO statement_activities (store_id, seq, usage, activity_iri)
+               SELECT $1, new.seq, l.usage, l.key
+               FROM UNNEST($15::int[], $16::text[], $17::text[]) AS l(i, usage, key)
+               JOIN new ON new.statement_id = ($3::uuid[])[l.i]
+           )
+           SELECT statement_id, seq FROM new"#,
     )
-    .bind(store_id)
-    .bind(credential_id)
+    .bind(author.store_id)
+    .bind(author.credential_id)
     .bind(&ids)
     .bind(&stored)
     .bind(&timestamps)
@@ -137,8 +171,43 @@ async fn insert_rows(
     .bind(&targets)
     .bind(&bodies)
     .bind(seqs)
+    .bind(&agents.statement)
+    .bind(&agents.usage)
+    .bind(&agents.key)
+    .bind(&activities.statement)
+    .bind(&activities.usage)
+    .bind(&activities.key)
     .fetch_all(&mut **tx)
     .await
+}
+
+/// A batch's link rows as parallel arrays; `statement` is the 1-based position of the
+/// statement in the batch (a PostgreSQL array subscript).
+struct LinkColumns<'a> {
+    statement: Vec<i32>,
+    usage: Vec<&'a str>,
+    key: Vec<&'a str>,
+}
+
+impl<'a> LinkColumns<'a> {
+    fn of(
+        batch: &'a [Prepared],
+        links: impl Fn(&'a Prepared) -> &'a Vec<(&'static str, String)>,
+    ) -> Self {
+        let mut columns = LinkColumns {
+            statement: Vec::new(),
+            usage: Vec::new(),
+            key: Vec::new(),
+        };
+        for (i, p) in batch.iter().enumerate() {
+            for (usage, key) in links(p) {
+                columns.statement.push(i as i32 + 1);
+                columns.usage.push(usage);
+                columns.key.push(key);
+            }
+        }
+        columns
+    }
 }
 
 /// Statements that already existed must be equivalent to what was sent (Data §2.3.1.s9).
@@ -174,52 +243,38 @@ async fn check_existing(
     Ok(())
 }
 
-async fn insert_links(
+/// A stored statement whose object is a StatementRef to one of the batch's new statements.
+struct Referrer {
+    seq: i64,
+    target: Uuid,
+    /// Whether it is a voiding statement.
+    voids: bool,
+}
+
+/// Stored statements (earlier ones and the batch's own) that refer to the batch's new
+/// statements: one probe of the `statement_ref` index, which both the voiding rule and the
+/// StatementRef filters need.
+async fn referrers_of(
     tx: &mut Transaction<'_, Postgres>,
     store_id: i64,
     new: &[(&Prepared, i64)],
-) -> Result<(), sqlx::Error> {
-    let (mut seqs, mut usages, mut keys) = (Vec::new(), Vec::new(), Vec::new());
-    for (p, seq) in new {
-        for (usage, key) in &p.agents {
-            seqs.push(*seq);
-            usages.push(*usage);
-            keys.push(key.as_str());
-        }
+) -> Result<Vec<Referrer>, sqlx::Error> {
+    let ids: Vec<Uuid> = new.iter().map(|(p, _)| p.id).collect();
+    if ids.is_empty() {
+        return Ok(Vec::new());
     }
-    if !seqs.is_empty() {
-        sqlx::query(
-            "INSERT INTO statement_agents (store_id, seq, usage, ifi)
-             SELECT $1, * FROM UNNEST($2::bigint[], $3::text[], $4::text[])",
-        )
-        .bind(store_id)
-        .bind(&seqs)
-        .bind(&usages)
-        .bind(&keys)
-        .execute(&mut **tx)
-        .await?;
-    }
-    let (mut seqs, mut usages, mut iris) = (Vec::new(), Vec::new(), Vec::new());
-    for (p, seq) in new {
-        for (usage, iri) in &p.activities {
-            seqs.push(*seq);
-            usages.push(*usage);
-            iris.push(iri.as_str());
-        }
-    }
-    if !seqs.is_empty() {
-        sqlx::query(
-            "INSERT INTO statement_activities (store_id, seq, usage, activity_iri)
-             SELECT $1, * FROM UNNEST($2::bigint[], $3::text[], $4::text[])",
-        )
-        .bind(store_id)
-        .bind(&seqs)
-        .bind(&usages)
-        .bind(&iris)
-        .execute(&mut **tx)
-        .await?;
-    }
-    Ok(())
+    let rows: Vec<(i64, Uuid, bool)> = sqlx::query_as(
+        "SELECT seq, statement_ref, voiding_target IS NOT NULL FROM statements
+         WHERE store_id = $1 AND statement_ref = ANY($2)",
+    )
+    .bind(store_id)
+    .bind(&ids)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(seq, target, voids)| Referrer { seq, target, voids })
+        .collect())
 }
 
 /// Communication §2.1.4: a statement referring to another (StatementRef object) matches the
@@ -230,33 +285,49 @@ async fn link_targets(
     tx: &mut Transaction<'_, Postgres>,
     store_id: i64,
     new: &[(&Prepared, i64)],
+    referrers: &[Referrer],
 ) -> Result<(), sqlx::Error> {
-    let referring: Vec<i64> = new
+    // (referrer seq, target seq, target verb, target registration), each pair once.
+    let mut pairs: std::collections::BTreeMap<(i64, i64), (String, Option<Uuid>)> =
+        Default::default();
+    // Stored statements referring to new ones: the target is in this batch.
+    let by_id: HashMap<Uuid, (&Prepared, i64)> =
+        new.iter().map(|(p, s)| (p.id, (*p, *s))).collect();
+    for r in referrers {
+        if let Some((t, t_seq)) = by_id.get(&r.target) {
+            pairs.insert((r.seq, *t_seq), (t.verb.clone(), t.registration));
+        }
+    }
+    // New statements referring to stored ones (earlier, or in this batch).
+    let referring: Vec<(Uuid, i64)> = new
         .iter()
-        .filter(|(p, _)| p.statement_ref.is_some())
-        .map(|(_, seq)| *seq)
+        .filter_map(|(p, seq)| p.statement_ref.map(|t| (t, *seq)))
         .collect();
-    let ids: Vec<Uuid> = new.iter().map(|(p, _)| p.id).collect();
-    // Referring statements whose target is stored: the new referrers, and older referrers of
-    // new statements. A pair stored in one batch is selected once.
-    let pairs: Vec<(i64, i64, String, Option<Uuid>)> = sqlx::query_as(
-        "SELECT r.seq, t.seq, t.verb_iri, t.registration
-         FROM statements r
-         JOIN statements t ON t.store_id = r.store_id AND t.statement_id = r.statement_ref
-         WHERE r.store_id = $1 AND (r.seq = ANY($2) OR r.statement_ref = ANY($3))",
-    )
-    .bind(store_id)
-    .bind(&referring)
-    .bind(&ids)
-    .fetch_all(&mut **tx)
-    .await?;
+    if !referring.is_empty() {
+        let ids: Vec<Uuid> = referring.iter().map(|(t, _)| *t).collect();
+        let targets: Vec<(Uuid, i64, String, Option<Uuid>)> = sqlx::query_as(
+            "SELECT statement_id, seq, verb_iri, registration FROM statements
+             WHERE store_id = $1 AND statement_id = ANY($2)",
+        )
+        .bind(store_id)
+        .bind(&ids)
+        .fetch_all(&mut **tx)
+        .await?;
+        for (target, r_seq) in &referring {
+            if let Some((_, t_seq, verb, registration)) =
+                targets.iter().find(|(id, ..)| id == target)
+            {
+                pairs.insert((*r_seq, *t_seq), (verb.clone(), *registration));
+            }
+        }
+    }
     if pairs.is_empty() {
         return Ok(());
     }
-    let r_seqs: Vec<i64> = pairs.iter().map(|p| p.0).collect();
-    let t_seqs: Vec<i64> = pairs.iter().map(|p| p.1).collect();
-    let verbs: Vec<&str> = pairs.iter().map(|p| p.2.as_str()).collect();
-    let registrations: Vec<Option<Uuid>> = pairs.iter().map(|p| p.3).collect();
+    let r_seqs: Vec<i64> = pairs.keys().map(|k| k.0).collect();
+    let t_seqs: Vec<i64> = pairs.keys().map(|k| k.1).collect();
+    let verbs: Vec<&str> = pairs.values().map(|v| v.0.as_str()).collect();
+    let registrations: Vec<Option<Uuid>> = pairs.values().map(|v| v.1).collect();
     sqlx::query(
         "UPDATE statements r SET target_verb = p.verb, target_registration = p.registration
          FROM UNNEST($2::bigint[], $3::text[], $4::uuid[]) AS p(seq, verb, registration)
@@ -290,54 +361,31 @@ async fn link_targets(
 }
 
 /// Data §2.3.2.s2.b3: a statement is voided iff it is not itself a voiding statement and a
-/// voiding statement refers to it — whichever of the two arrived first.
+/// voiding statement refers to it — whichever of the two arrived first. The targets are
+/// those of the batch's voiding statements and the new statements that a stored voiding
+/// statement refers to; one UPDATE by id marks them.
 async fn apply_voiding(
     tx: &mut Transaction<'_, Postgres>,
     store_id: i64,
     new: &[(&Prepared, i64)],
+    referrers: &[Referrer],
 ) -> Result<(), sqlx::Error> {
-    let targets: Vec<Uuid> = new.iter().filter_map(|(p, _)| p.voiding_target).collect();
-    if !targets.is_empty() {
-        sqlx::query(
-            "UPDATE statements SET voided = true
-             WHERE store_id = $1 AND statement_id = ANY($2)
-               AND voiding_target IS NULL AND NOT voided",
-        )
-        .bind(store_id)
-        .bind(&targets)
-        .execute(&mut **tx)
-        .await?;
+    let mut targets: Vec<Uuid> = new.iter().filter_map(|(p, _)| p.voiding_target).collect();
+    targets.extend(referrers.iter().filter(|r| r.voids).map(|r| r.target));
+    if targets.is_empty() {
+        return Ok(());
     }
-    // Statements of this batch that a void stored earlier targets: probed in the (small,
-    // partial) voiding_target index by id, then updated by id. One UPDATE with a correlated
-    // EXISTS did the same, but PostgreSQL's cached generic plan for it, made while the table
-    // was small, scanned the table for every row of the batch: seconds per batch at 100,000
-    // statements.
-    let plain: Vec<Uuid> = new
-        .iter()
-        .filter(|(p, _)| p.voiding_target.is_none())
-        .map(|(p, _)| p.id)
-        .collect();
-    if !plain.is_empty() {
-        let voided: Vec<Uuid> = sqlx::query_scalar(
-            "SELECT voiding_target FROM statements
-             WHERE store_id = $1 AND voiding_target = ANY($2)",
-        )
-        .bind(store_id)
-        .bind(&plain)
-        .fetch_all(&mut **tx)
-        .await?;
-        if !voided.is_empty() {
-            sqlx::query(
-                "UPDATE statements SET voided = true
-                 WHERE store_id = $1 AND statement_id = ANY($2) AND NOT voided",
-            )
-            .bind(store_id)
-            .bind(&voided)
-            .execute(&mut **tx)
-            .await?;
-        }
-    }
+    targets.sort_unstable();
+    targets.dedup();
+    sqlx::query(
+        "UPDATE statements SET voided = true
+         WHERE store_id = $1 AND statement_id = ANY($2)
+           AND voiding_target IS NULL AND NOT voided",
+    )
+    .bind(store_id)
+    .bind(&targets)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
