@@ -103,8 +103,10 @@ async fn main() -> anyhow::Result<()> {
         secret,
     };
     println!(
-        "machine: {} cores; PostgreSQL and the LRS on the same machine",
-        std::thread::available_parallelism()?.get()
+        "machine: {} cores; PostgreSQL and the LRS on the same machine; single-core speed: \
+         SHA-256 at {:.0} MB/s (compare runs on different machines by it)",
+        std::thread::available_parallelism()?.get(),
+        sha256_speed()
     );
     println!(
         "LRS: {}; auth: Basic; {} s per scenario, median of {} runs",
@@ -119,8 +121,8 @@ async fn main() -> anyhow::Result<()> {
             .map_or(String::new(), |mb| format!("{mb:>10.0}"))
     };
     println!(
-        "{:<34} {:>14} {:>14} {:>10}",
-        "POST /statements", "statements/s", "requests/s", "peak MB"
+        "{:<34} {:>14} {:>14} {:>10} {:>16}",
+        "POST /statements", "statements/s", "requests/s", "peak MB", "CPU ms/1000 st."
     );
 
     let work = workload::Workload::for_statements(10_000_000, 7);
@@ -134,16 +136,27 @@ async fn main() -> anyhow::Result<()> {
     let mut best_batch_rate = 0.0_f64;
     for (batch, clients) in SCENARIOS {
         let mut rates = Vec::new();
+        let mut cpu_costs = Vec::new();
         for _ in 0..args.repeats {
-            let rate = ingest(&lrs, &mut generator, batch, clients, args.seconds).await?;
+            let before = server_pid.map(cpu_seconds);
+            let (rate, sent) = ingest(&lrs, &mut generator, batch, clients, args.seconds).await?;
+            if let Some(before) = before {
+                let used = server_pid.map(cpu_seconds).unwrap_or(before) - before;
+                cpu_costs.push(used * 1000.0 * 1000.0 / sent.max(1) as f64);
+            }
             rates.push(rate);
         }
         let median = median(&mut rates);
+        let cpu_cost = if cpu_costs.is_empty() {
+            String::new()
+        } else {
+            format!("{:>16.0}", pct(&mut cpu_costs, 50.0))
+        };
         if batch == 1000 {
             best_batch_rate = best_batch_rate.max(median);
         }
         println!(
-            "{:<34} {:>14.0} {:>14.1} {}",
+            "{:<34} {:>14.0} {:>14.1} {} {cpu_cost}",
             format!("batch {batch:>4} × {clients:>2} clients"),
             median,
             median / batch as f64,
@@ -215,14 +228,15 @@ impl Lrs {
     }
 }
 
-/// Posts batches from `clients` concurrent loops for `seconds`; returns statements/s.
+/// Posts batches from `clients` concurrent loops for `seconds`; returns statements/s and how
+/// many were sent.
 async fn ingest(
     lrs: &Lrs,
     generator: &mut impl Iterator<Item = Value>,
     batch: usize,
     clients: usize,
     seconds: f64,
-) -> anyhow::Result<f64> {
+) -> anyhow::Result<(f64, usize)> {
     // Bodies are generated before the clock starts.
     let estimate = ((seconds * 20_000.0) as usize / batch)
         .clamp(clients * 4, 400_000 / batch.max(1) + clients);
@@ -266,7 +280,7 @@ async fn ingest(
     for t in tasks {
         total += t.await??;
     }
-    Ok(total as f64 / started.elapsed().as_secs_f64())
+    Ok((total as f64 / started.elapsed().as_secs_f64(), total))
 }
 
 /// Single-statement PUTs started at a fixed rate (open loop); latency percentiles in ms.
@@ -462,6 +476,52 @@ async fn start_cairn(admin_url: &str) -> anyhow::Result<(Child, String, String, 
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     anyhow::bail!("cairn serve did not start")
+}
+
+/// CPU seconds used so far by the server process and every PostgreSQL process (the work
+/// the server asks of PostgreSQL happens in its backends): divided by the statements stored
+/// meanwhile, a cost per statement that depends less than a rate on what else the machine
+/// runs.
+fn cpu_seconds(server_pid: u32) -> f64 {
+    let ticks = |stat: &str| -> Option<(String, f64)> {
+        // comm is in parentheses and may contain spaces; the fields after it are fixed.
+        let (head, rest) = stat.rsplit_once(") ")?;
+        let comm = head.split_once(" (")?.1.to_string();
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let utime: f64 = fields.get(11)?.parse().ok()?;
+        let stime: f64 = fields.get(12)?.parse().ok()?;
+        Some((comm, utime + stime))
+    };
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    let mut total = 0.0;
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        if let Some((comm, t)) = ticks(&stat) {
+            if pid == server_pid || comm == "postgres" {
+                total += t;
+            }
+        }
+    }
+    total / per_second
+}
+
+/// Single-core speed: SHA-256 throughput in MB/s, the best of three passes over 32 MB.
+fn sha256_speed() -> f64 {
+    use sha2::Digest;
+    let data = vec![7u8; 32 << 20];
+    (0..3)
+        .map(|_| {
+            let started = Instant::now();
+            std::hint::black_box(sha2::Sha256::digest(&data));
+            32.0 * 1.048_576 / started.elapsed().as_secs_f64()
+        })
+        .fold(0.0, f64::max)
 }
 
 fn peak_rss_mb(pid: u32) -> anyhow::Result<f64> {
