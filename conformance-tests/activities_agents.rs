@@ -74,6 +74,15 @@ async fn communication_2_5_definitions_merge_language_maps() {
                 "description": {"en-US": "d"}
             })
         );
+        // The server remembers definitions it has stored: repeating a known one changes
+        // nothing, and an older value sent again is still merged (the later one wins).
+        assert_eq!(app.post_statements(version, &third).await.status(), 200);
+        assert_eq!(activity(&app, version, &id).await, got);
+        let again = with_object(&id, json!({"name": {"en-US": "meeting"}}));
+        assert_eq!(app.post_statements(version, &again).await.status(), 200);
+        let got = activity(&app, version, &id).await;
+        assert_eq!(got["definition"]["name"]["en-US"], "meeting");
+        assert_eq!(got["definition"]["name"]["fr-FR"], "réunion");
     }
 }
 

@@ -19,7 +19,10 @@ use crate::xapi::prepare::Prepared;
 /// of the round trips of a single-statement write.
 ///
 /// Only statements change these tables, and only through [`learn`]; like the write order,
-/// this holds for one Cairn process per database.
+/// this holds for one Cairn process per database. Two batches of this process that change
+/// the same definition at the same moment can leave the older of the two merges here; a later
+/// statement that repeats what it holds is then not merged again (the stored definition keeps
+/// the other batch's change) until the sets start again.
 #[derive(Default)]
 pub struct Known {
     inner: std::sync::Mutex<KnownSets>,
@@ -82,6 +85,8 @@ pub async fn learn(
     if activities.is_empty() && names.is_empty() {
         return Ok(());
     }
+    // Rows are written in key order so that concurrent batches lock them in the same order
+    // and cannot deadlock (STYLE habit 6).
     activities.sort_by(|a, b| a.0.cmp(&b.0));
     names.sort();
     names.dedup();
