@@ -7,7 +7,9 @@
 //! database (`cairn_bench_ingest` on `DATABASE_URL`'s server) and also measures:
 //! - the physical limit: the same statements, prepared by Cairn's own code, written with
 //!   `COPY` into the same tables and indexes (a fresh `cairn_bench_copy` database);
-//! - the server's peak resident memory (`VmHWM`).
+//! - the server's peak resident memory (`VmHWM`);
+//! - the CPU cost of each batch scenario: CPU ms of the server and all PostgreSQL processes
+//!   per 1,000 statements stored (from `/proc`), steadier than a rate on a busy machine.
 //!
 //! Figures: statements/s for POST batches of 1, 10, 100 and 1,000 at several concurrencies
 //! (median of the repeats), the Cairn / COPY ratio, and single-statement PUT latency
