@@ -305,18 +305,20 @@ async fn link_targets(
         .collect();
     if !referring.is_empty() {
         let ids: Vec<Uuid> = referring.iter().map(|(t, _)| *t).collect();
-        let targets: Vec<(Uuid, i64, String, Option<Uuid>)> = sqlx::query_as(
-            "SELECT statement_id, seq, verb_iri, registration FROM statements
-             WHERE store_id = $1 AND statement_id = ANY($2)",
-        )
-        .bind(store_id)
-        .bind(&ids)
-        .fetch_all(&mut **tx)
-        .await?;
+        let targets: HashMap<Uuid, (i64, String, Option<Uuid>)> =
+            sqlx::query_as::<_, (Uuid, i64, String, Option<Uuid>)>(
+                "SELECT statement_id, seq, verb_iri, registration FROM statements
+                 WHERE store_id = $1 AND statement_id = ANY($2)",
+            )
+            .bind(store_id)
+            .bind(&ids)
+            .fetch_all(&mut **tx)
+            .await?
+            .into_iter()
+            .map(|(id, seq, verb, registration)| (id, (seq, verb, registration)))
+            .collect();
         for (target, r_seq) in &referring {
-            if let Some((_, t_seq, verb, registration)) =
-                targets.iter().find(|(id, ..)| id == target)
-            {
+            if let Some((t_seq, verb, registration)) = targets.get(target) {
                 pairs.insert((*r_seq, *t_seq), (verb.clone(), *registration));
             }
         }
