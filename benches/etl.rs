@@ -10,47 +10,60 @@
 //!    each) for `--seconds` while the ETL runs every second, samples the lag (age of the oldest
 //!    statement not yet in the warehouse) every 200 ms, and prints its median and 95th percentile.
 
+#[path = "support/summary.rs"]
+mod summary;
+
 use std::time::{Duration, Instant};
 
 use cairn::store;
 use cairn::warehouse::Warehouse;
 use sqlx::{Connection, PgConnection, PgPool};
 
+use crate::summary::percentile;
+
 /// The allocator `cairn serve` runs with (src/main.rs), so the ETL is measured as it runs there.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-struct Args {
+pub struct Args {
     statements: i64,
     seconds: u64,
     rate: i64,
+    repeats: usize,
     admin_url: String,
 }
 
-fn args() -> Args {
-    let mut a = Args {
-        statements: 1_000_000,
-        seconds: 30,
-        rate: 2000,
-        admin_url: std::env::var("DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into()),
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut num = || {
-            it.next()
-                .and_then(|v| v.parse::<i64>().ok())
-                .expect("a number")
+impl Args {
+    /// Parses `--statements N --seconds N --rate N --repeats N`.
+    pub fn parse(flags: impl Iterator<Item = String>) -> Args {
+        let mut a = Args {
+            statements: 1_000_000,
+            seconds: 30,
+            rate: 2000,
+            repeats: 3,
+            admin_url: std::env::var("DATABASE_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into()),
         };
-        match flag.as_str() {
-            "--statements" => a.statements = num(),
-            "--seconds" => a.seconds = num() as u64,
-            "--rate" => a.rate = num(),
-            "--bench" => {}
-            other => panic!("unknown argument {other}; use --statements N --seconds N --rate N"),
+        let mut it = flags;
+        while let Some(flag) = it.next() {
+            let mut num = || {
+                it.next()
+                    .and_then(|v| v.parse::<i64>().ok())
+                    .expect("a number")
+            };
+            match flag.as_str() {
+                "--statements" => a.statements = num(),
+                "--seconds" => a.seconds = num() as u64,
+                "--rate" => a.rate = num(),
+                "--repeats" => a.repeats = num().max(1) as usize,
+                "--bench" => {}
+                other => panic!(
+                    "unknown argument {other}; use --statements N --seconds N --rate N --repeats N"
+                ),
+            }
         }
+        a
     }
-    a
 }
 
 const DB: &str = "cairn_bench_etl";
@@ -115,21 +128,24 @@ async fn seed(pool: &PgPool, from: i64, n: i64) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args = args();
     // RUST_LOG=cairn::warehouse=debug prints the phases of each run on stderr.
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
         .init();
+    println!("machine: {}", crate::summary::machine());
+    let figures = run(Args::parse(std::env::args().skip(1))).await?;
+    println!();
+    figures.print();
+    Ok(())
+}
+
+/// Seeds the store, times full loads and the lag under ingest, printing the detail; returns
+/// the headline figures.
+pub async fn run(args: Args) -> anyhow::Result<crate::summary::Summary> {
+    let mut figures = crate::summary::Summary::default();
     let mut admin = PgConnection::connect(&args.admin_url).await?;
     sqlx::query(&format!("DROP DATABASE IF EXISTS {DB} WITH (FORCE)"))
         .execute(&mut admin)
@@ -143,9 +159,6 @@ async fn main() -> anyhow::Result<()> {
     };
     let pool = store::connect(&url, 8).await?;
     store::migrate(&pool).await?;
-    let dir = std::env::temp_dir().join(format!("cairn-bench-etl-{}", std::process::id()));
-    let warehouse = Warehouse::open(&dir.join("warehouse.duckdb"))?;
-
     let t = Instant::now();
     let chunk = 100_000;
     let mut done = 0;
@@ -159,23 +172,61 @@ async fn main() -> anyhow::Result<()> {
         t.elapsed().as_secs_f64()
     );
 
-    let t = Instant::now();
-    let mut loaded = 0;
-    while loaded < args.statements {
-        loaded += warehouse.run_once(&pool).await?.rows;
+    // Each repeat loads the whole store into a new, empty warehouse.
+    let (mut silver_rates, mut gold_secs, mut total_rates) = (Vec::new(), Vec::new(), Vec::new());
+    let mut last: Option<(Warehouse, std::path::PathBuf)> = None;
+    for repeat in 0..args.repeats {
+        if let Some((previous, dir)) = last.take() {
+            drop(previous);
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        let dir =
+            std::env::temp_dir().join(format!("cairn-bench-etl-{}-{repeat}", std::process::id()));
+        let w = Warehouse::open(&dir.join("warehouse.duckdb"))?;
+        let t = Instant::now();
+        let mut loaded = 0;
+        while loaded < args.statements {
+            loaded += w.run_once(&pool).await?.rows;
+        }
+        let etl = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        w.publish(&dir.join("warehouse-bi.duckdb")).await?;
+        let gold = t.elapsed().as_secs_f64();
+        println!(
+            "run {}: bronze → silver: {loaded} statements in {etl:.2} s = {:.0} statements/s; \
+             silver → gold (all gold tables materialised in the BI copy): {gold:.2} s; \
+             bronze → gold: {:.0} statements/s",
+            repeat + 1,
+            loaded as f64 / etl,
+            loaded as f64 / (etl + gold)
+        );
+        silver_rates.push(loaded as f64 / etl);
+        gold_secs.push(gold);
+        total_rates.push(loaded as f64 / (etl + gold));
+        last = Some((w, dir));
     }
-    let etl = t.elapsed().as_secs_f64();
-    let t = Instant::now();
-    warehouse.publish(&dir.join("warehouse-bi.duckdb")).await?;
-    let gold = t.elapsed().as_secs_f64();
-    println!(
-        "bronze → silver: {loaded} statements in {etl:.2} s = {:.0} statements/s",
-        loaded as f64 / etl
+    let (warehouse, dir) = last.expect("at least one repeat");
+    let n = args.repeats;
+    figures.add(
+        "etl",
+        format!(
+            "bronze → silver, {} statements, statements/s (median of {n})",
+            args.statements
+        ),
+        format!("{:.0}", percentile(&mut silver_rates, 50.0)),
     );
-    println!(
-        "silver → gold (all gold tables materialised in the BI copy): {gold:.2} s; \
-         bronze → gold: {:.0} statements/s",
-        loaded as f64 / (etl + gold)
+    figures.add(
+        "etl",
+        format!("silver → gold, all gold tables materialised, s (median of {n})"),
+        format!("{:.2}", percentile(&mut gold_secs, 50.0)),
+    );
+    let total = percentile(&mut total_rates, 50.0);
+    figures.check(
+        "etl",
+        format!("bronze → gold, statements/s (median of {n})"),
+        format!("{total:.0}"),
+        "≥ 100000",
+        total >= 100_000.0,
     );
 
     // Freshness under sustained ingest.
@@ -207,14 +258,22 @@ async fn main() -> anyhow::Result<()> {
     }
     writer.await?;
     etl_loop.abort();
-    lags.sort_by(f64::total_cmp);
+    let (median, p95) = (percentile(&mut lags, 50.0), percentile(&mut lags, 95.0));
     println!(
-        "freshness at {} statements/s for {} s: lag median {:.2} s, p95 {:.2} s, max {:.2} s",
+        "freshness at {} statements/s for {} s: lag median {median:.2} s, p95 {p95:.2} s, max {:.2} s",
         args.rate,
         args.seconds,
-        percentile(&lags, 0.5),
-        percentile(&lags, 0.95),
         lags.last().copied().unwrap_or(0.0)
+    );
+    figures.check(
+        "etl",
+        format!(
+            "lag at {} statements/s for {} s, ETL every 1 s: median / p95 s",
+            args.rate, args.seconds
+        ),
+        format!("{median:.2} / {p95:.2}"),
+        "median < 5 s",
+        median < 5.0,
     );
     drop(warehouse);
     let _ = std::fs::remove_dir_all(&dir);
@@ -222,5 +281,5 @@ async fn main() -> anyhow::Result<()> {
     sqlx::query(&format!("DROP DATABASE IF EXISTS {DB} WITH (FORCE)"))
         .execute(&mut admin)
         .await?;
-    Ok(())
+    Ok(figures)
 }

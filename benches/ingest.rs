@@ -16,6 +16,8 @@
 //! p50/p95/p99 at a fixed 500 requests/s, on the warm server before the batch scenarios and
 //! again right after them.
 
+#[path = "support/summary.rs"]
+mod summary;
 #[path = "support/workload.rs"]
 mod workload;
 
@@ -27,7 +29,9 @@ use cairn::xapi::XapiVersion;
 use serde_json::{json, Value};
 use sqlx::{Connection, PgConnection};
 
-struct Args {
+use crate::summary::percentile;
+
+pub struct Args {
     seconds: f64,
     repeats: usize,
     copy_statements: usize,
@@ -39,36 +43,41 @@ struct Args {
     admin_url: String,
 }
 
-fn args() -> Args {
-    let mut a = Args {
-        seconds: 8.0,
-        repeats: 3,
-        copy_statements: 200_000,
-        put_rate: 500.0,
-        put_seconds: 10.0,
-        endpoint: None,
-        key: String::new(),
-        secret: String::new(),
-        admin_url: std::env::var("DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into()),
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = || it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
-        match flag.as_str() {
-            "--seconds" => a.seconds = value().parse().expect("--seconds"),
-            "--repeats" => a.repeats = value().parse().expect("--repeats"),
-            "--copy-statements" => a.copy_statements = value().parse().expect("--copy-statements"),
-            "--put-rate" => a.put_rate = value().parse().expect("--put-rate"),
-            "--put-seconds" => a.put_seconds = value().parse().expect("--put-seconds"),
-            "--endpoint" => a.endpoint = Some(value().trim_end_matches('/').to_string()),
-            "--key" => a.key = value(),
-            "--secret" => a.secret = value(),
-            "--bench" => {}
-            other => panic!("unknown argument {other}"),
+impl Args {
+    /// Parses the flags described in the module docs.
+    pub fn parse(flags: impl Iterator<Item = String>) -> Args {
+        let mut a = Args {
+            seconds: 8.0,
+            repeats: 3,
+            copy_statements: 200_000,
+            put_rate: 500.0,
+            put_seconds: 10.0,
+            endpoint: None,
+            key: String::new(),
+            secret: String::new(),
+            admin_url: std::env::var("DATABASE_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into()),
+        };
+        let mut it = flags;
+        while let Some(flag) = it.next() {
+            let mut value = || it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
+            match flag.as_str() {
+                "--seconds" => a.seconds = value().parse().expect("--seconds"),
+                "--repeats" => a.repeats = value().parse().expect("--repeats"),
+                "--copy-statements" => {
+                    a.copy_statements = value().parse().expect("--copy-statements")
+                }
+                "--put-rate" => a.put_rate = value().parse().expect("--put-rate"),
+                "--put-seconds" => a.put_seconds = value().parse().expect("--put-seconds"),
+                "--endpoint" => a.endpoint = Some(value().trim_end_matches('/').to_string()),
+                "--key" => a.key = value(),
+                "--secret" => a.secret = value(),
+                "--bench" => {}
+                other => panic!("unknown argument {other}"),
+            }
         }
+        a
     }
-    a
 }
 
 /// (batch size, concurrent clients) scenarios.
@@ -85,7 +94,16 @@ const SCENARIOS: [(usize, usize); 8] = [
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args = args();
+    println!("machine: {}", crate::summary::machine());
+    let figures = run(Args::parse(std::env::args().skip(1))).await?;
+    println!();
+    figures.print();
+    Ok(())
+}
+
+/// Runs every scenario, printing the detail; returns the headline figures.
+pub async fn run(args: Args) -> anyhow::Result<crate::summary::Summary> {
+    let mut figures = crate::summary::Summary::default();
     let mut server = None;
     let (endpoint, key, secret) = match &args.endpoint {
         Some(e) => (e.clone(), args.key.clone(), args.secret.clone()),
@@ -104,12 +122,6 @@ async fn main() -> anyhow::Result<()> {
         key,
         secret,
     };
-    println!(
-        "machine: {} cores; PostgreSQL and the LRS on the same machine; single-core speed: \
-         SHA-256 at {:.0} MB/s (compare runs on different machines by it)",
-        std::thread::available_parallelism()?.get(),
-        sha256_speed()
-    );
     println!(
         "LRS: {}; auth: Basic; {} s per scenario, median of {} runs",
         lrs.endpoint, args.seconds, args.repeats
@@ -148,15 +160,20 @@ async fn main() -> anyhow::Result<()> {
             }
             rates.push(rate);
         }
-        let median = median(&mut rates);
+        let median = percentile(&mut rates, 50.0);
         let cpu_cost = if cpu_costs.is_empty() {
             String::new()
         } else {
-            format!("{:>16.0}", pct(&mut cpu_costs, 50.0))
+            format!("{:>16.0}", percentile(&mut cpu_costs, 50.0))
         };
         if batch == 1000 {
             best_batch_rate = best_batch_rate.max(median);
         }
+        figures.add(
+            "ingest",
+            format!("POST batch {batch} × {clients} clients, statements/s"),
+            format!("{median:.0}"),
+        );
         println!(
             "{:<34} {:>14.0} {:>14.1} {} {cpu_cost}",
             format!("batch {batch:>4} × {clients:>2} clients"),
@@ -167,42 +184,84 @@ async fn main() -> anyhow::Result<()> {
     }
 
     println!();
-    let copy_rate = if args.endpoint.is_none() {
+    if args.endpoint.is_none() {
         let mut rates = Vec::new();
         for _ in 0..args.repeats {
             rates.push(copy_limit(&args.admin_url, args.copy_statements).await?);
         }
-        let copy = median(&mut rates);
+        let copy = percentile(&mut rates, 50.0);
+        let ratio = best_batch_rate / copy * 100.0;
         println!(
             "{:<34} {:>14.0}",
             format!("COPY, same tables ({} statements)", args.copy_statements),
             copy
         );
-        println!(
-            "{:<34} {:>13.0}%",
-            "best batch-1000 rate / COPY",
-            best_batch_rate / copy * 100.0
+        println!("{:<34} {:>13.0}%", "best batch-1000 rate / COPY", ratio);
+        figures.add(
+            "ingest",
+            "COPY into the same tables, statements/s",
+            format!("{copy:.0}"),
         );
-        Some(copy)
+        figures.check(
+            "ingest",
+            "best POST batch-1000 rate, statements/s",
+            format!("{best_batch_rate:.0}"),
+            "≥ 15000",
+            best_batch_rate >= 15_000.0,
+        );
+        figures.check(
+            "ingest",
+            "best POST batch-1000 rate / COPY",
+            format!("{ratio:.0} %"),
+            "≥ 60 %",
+            ratio >= 60.0,
+        );
     } else {
-        None
-    };
+        figures.check(
+            "ingest",
+            "best POST batch-1000 rate, statements/s",
+            format!("{best_batch_rate:.0}"),
+            "≥ 15000",
+            best_batch_rate >= 15_000.0,
+        );
+    }
 
     println!();
     let after = put_latency(&lrs, &mut generator, args.put_rate, args.put_seconds).await?;
-    print_put(&args, "right after the batch scenarios", after);
-    print_put(&args, "warm server, before the batch scenarios", steady);
+    for (when, latency) in [
+        ("warm server", steady),
+        ("right after the batch scenarios", after),
+    ] {
+        print_put(&args, when, latency);
+        let (p50, p95, p99, errors) = latency;
+        let errors = if errors > 0 {
+            format!(", {errors} errors")
+        } else {
+            String::new()
+        };
+        figures.check(
+            "ingest",
+            format!("PUT at {:.0}/s, {when}: p50 / p95 / p99 ms", args.put_rate),
+            format!("{p50:.1} / {p95:.1} / {p99:.1}{errors}"),
+            "p99 < 15 ms",
+            p99 < 15.0 && latency.3 == 0,
+        );
+    }
 
     if let Some(mut child) = server {
-        println!(
-            "server peak resident memory (VmHWM): {:.0} MB",
-            peak_rss_mb(child.id())?
+        let peak = peak_rss_mb(child.id())?;
+        println!("server peak resident memory (VmHWM): {peak:.0} MB");
+        figures.check(
+            "memory",
+            "server peak resident memory (ingest run, warehouse ETL on), MB",
+            format!("{peak:.0}"),
+            "< 300",
+            peak < 300.0,
         );
         let _ = Command::new("kill").arg(child.id().to_string()).status();
         let _ = child.wait();
     }
-    let _ = copy_rate;
-    Ok(())
+    Ok(figures)
 }
 
 fn print_put(args: &Args, when: &str, (p50, p95, p99, errors): (f64, f64, f64, usize)) {
@@ -331,9 +390,9 @@ async fn put_latency(
         }
     }
     Ok((
-        pct(&mut times, 50.0),
-        pct(&mut times, 95.0),
-        pct(&mut times, 99.0),
+        percentile(&mut times, 50.0),
+        percentile(&mut times, 95.0),
+        percentile(&mut times, 99.0),
         errors,
     ))
 }
@@ -513,19 +572,6 @@ fn cpu_seconds(server_pid: u32) -> f64 {
     total / per_second
 }
 
-/// Single-core speed: SHA-256 throughput in MB/s, the best of three passes over 32 MB.
-fn sha256_speed() -> f64 {
-    use sha2::Digest;
-    let data = vec![7u8; 32 << 20];
-    (0..3)
-        .map(|_| {
-            let started = Instant::now();
-            std::hint::black_box(sha2::Sha256::digest(&data));
-            32.0 * 1.048_576 / started.elapsed().as_secs_f64()
-        })
-        .fold(0.0, f64::max)
-}
-
 fn peak_rss_mb(pid: u32) -> anyhow::Result<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     let kb: f64 = status
@@ -534,17 +580,4 @@ fn peak_rss_mb(pid: u32) -> anyhow::Result<f64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0.0);
     Ok(kb / 1024.0)
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    pct(v, 50.0)
-}
-
-fn pct(v: &mut [f64], p: f64) -> f64 {
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let i = ((v.len() - 1) as f64 * p / 100.0).round() as usize;
-    v[i]
 }

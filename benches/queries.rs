@@ -13,6 +13,8 @@
 
 #[path = "support/load.rs"]
 mod load;
+#[path = "support/summary.rs"]
+mod summary;
 #[path = "support/workload.rs"]
 mod workload;
 
@@ -24,41 +26,55 @@ use cairn::{store, Application};
 use serde_json::Value;
 use sqlx::PgPool;
 
-struct Args {
+use crate::summary::percentile;
+
+pub struct Args {
     statements: usize,
     runs: usize,
     admin_url: String,
 }
 
-fn args() -> Args {
-    let mut a = Args {
-        statements: 1_000_000,
-        runs: 31,
-        admin_url: std::env::var("DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into()),
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        match flag.as_str() {
-            "--statements" => {
-                a.statements = it
-                    .next()
-                    .and_then(|v| v.parse().ok())
-                    .expect("--statements N")
+impl Args {
+    /// Parses `--statements N --runs N`.
+    pub fn parse(flags: impl Iterator<Item = String>) -> Args {
+        let mut a = Args {
+            statements: 1_000_000,
+            runs: 31,
+            admin_url: std::env::var("DATABASE_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into()),
+        };
+        let mut it = flags;
+        while let Some(flag) = it.next() {
+            match flag.as_str() {
+                "--statements" => {
+                    a.statements = it
+                        .next()
+                        .and_then(|v| v.parse().ok())
+                        .expect("--statements N")
+                }
+                "--runs" => a.runs = it.next().and_then(|v| v.parse().ok()).expect("--runs N"),
+                "--bench" => {}
+                other => panic!("unknown argument {other}; use --statements N --runs N"),
             }
-            "--runs" => a.runs = it.next().and_then(|v| v.parse().ok()).expect("--runs N"),
-            "--bench" => {}
-            other => panic!("unknown argument {other}; use --statements N --runs N"),
         }
+        a
     }
-    a
 }
 
 const DB: &str = "cairn_bench_queries";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args = args();
+    println!("machine: {}", crate::summary::machine());
+    let figures = run(Args::parse(std::env::args().skip(1))).await?;
+    println!();
+    figures.print();
+    Ok(())
+}
+
+/// Loads the store, times every query, printing the detail; returns the headline figures.
+pub async fn run(args: Args) -> anyhow::Result<crate::summary::Summary> {
+    let mut figures = crate::summary::Summary::default();
     let pool = load::kept_database(&args.admin_url, DB).await?;
 
     let settings = Settings {
@@ -91,6 +107,14 @@ async fn main() -> anyhow::Result<()> {
         "Statement queries over HTTP — {total} statements, {} runs each, first page of 100",
         args.runs
     );
+    figures.add(
+        "queries",
+        format!(
+            "store size (statements); {} runs per query, first page of 100",
+            args.runs
+        ),
+        total.to_string(),
+    );
     println!(
         "machine: {} cores; PostgreSQL and Cairn on the same machine",
         std::thread::available_parallelism()?.get()
@@ -100,8 +124,11 @@ async fn main() -> anyhow::Result<()> {
         "query", "p50 ms", "p95 ms", "rows"
     );
     let samples = Samples::draw(&pool, args.runs).await?;
-    let since_recent = samples.since_for(&pool, 200_000).await?;
+    // A fifth of the store, at most 200,000 statements (small stores in quick runs).
+    let recent = (total as usize / 5).min(200_000);
+    let since_recent = samples.since_for(&pool, recent).await?;
     let until_old = samples.since_for(&pool, total as usize / 2).await?;
+    let since_label = format!("since (last {recent} statements)");
     let mut queries: Vec<(&str, Vec<String>)> = vec![
         ("no filter", vec![String::new(); args.runs]),
         (
@@ -153,7 +180,7 @@ async fn main() -> anyhow::Result<()> {
                 .collect(),
         ),
         (
-            "since (last 200k statements)",
+            &since_label,
             vec![format!("since={}", enc(&since_recent)); args.runs],
         ),
         (
@@ -179,17 +206,25 @@ async fn main() -> anyhow::Result<()> {
             times.push(ms);
             rows += page["statements"].as_array().map_or(0, Vec::len);
         }
+        let (p50, p95) = (percentile(&mut times, 50.0), percentile(&mut times, 95.0));
         println!(
             "{:<44} {:>9.2} {:>9.2} {:>8.0}",
             name,
-            pct(&mut times, 50),
-            pct(&mut times, 95),
+            p50,
+            p95,
             rows as f64 / params.len() as f64
+        );
+        figures.add(
+            "queries",
+            format!("GET /statements {name}: p50 / p95 ms"),
+            format!("{p50:.1} / {p95:.1}"),
         );
     }
 
     // Paging through a ~10,000-statement result.
-    let since = samples.since_for(&pool, 10_000).await?;
+    let since = samples
+        .since_for(&pool, 10_000.min(total as usize / 2))
+        .await?;
     for ascending in [false, true] {
         let mut url = format!("{base}?since={}&ascending={ascending}", enc(&since));
         let mut times = Vec::new();
@@ -205,19 +240,29 @@ async fn main() -> anyhow::Result<()> {
         }
         let first = times[0];
         let last = *times.last().unwrap();
+        let (p50, p95) = (
+            percentile(&mut times.clone(), 50.0),
+            percentile(&mut times.clone(), 95.0),
+        );
+        let order = if ascending { "ascending" } else { "descending" };
+        figures.add(
+            "queries",
+            format!("GET /statements every page through `more`, {order}: p50 / p95 ms"),
+            format!("{p50:.1} / {p95:.1}"),
+        );
         println!(
             "{:<44} {:>9.2} {:>9.2} {:>8}   ({} pages; first {first:.2} ms, last {last:.2} ms)",
             format!(
                 "more to the end, {}",
                 if ascending { "ascending" } else { "descending" }
             ),
-            pct(&mut times.clone(), 50),
-            pct(&mut times.clone(), 95),
+            p50,
+            p95,
             seen,
             times.len()
         );
     }
-    Ok(())
+    Ok(figures)
 }
 
 /// Values drawn from the stored data, one per run.
@@ -291,12 +336,6 @@ async fn timed_get(
     anyhow::ensure!(response.status() == 200, "{url}: {}", response.status());
     let body: Value = response.json().await?;
     Ok((started.elapsed().as_secs_f64() * 1000.0, body))
-}
-
-fn pct(times: &mut [f64], p: usize) -> f64 {
-    times.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let i = ((times.len() - 1) * p + 50) / 100;
-    times[i]
 }
 
 fn enc(s: &str) -> String {

@@ -12,6 +12,8 @@
 
 #[path = "support/load.rs"]
 mod load;
+#[path = "support/summary.rs"]
+mod summary;
 #[path = "support/workload.rs"]
 mod workload;
 
@@ -24,33 +26,56 @@ use cairn::warehouse::Warehouse;
 use cairn::{store, Application};
 use serde_json::Value;
 
+use crate::summary::percentile;
+
 const DB: &str = "cairn_bench_queries";
 
-fn args() -> (usize, usize, String) {
-    let (mut statements, mut runs) = (1_000_000, 21);
-    let url = std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut num = || it.next().and_then(|v| v.parse().ok()).expect("a number");
-        match flag.as_str() {
-            "--statements" => statements = num(),
-            "--runs" => runs = num(),
-            "--bench" => {}
-            other => panic!("unknown argument {other}; use --statements N --runs N"),
-        }
-    }
-    (statements, runs, url)
+pub struct Args {
+    statements: usize,
+    runs: usize,
+    admin_url: String,
 }
 
-fn pct(times: &mut [f64], p: usize) -> f64 {
-    times.sort_by(f64::total_cmp);
-    times[((times.len() - 1) * p + 50) / 100]
+impl Args {
+    /// Parses `--statements N --runs N`.
+    pub fn parse(mut flags: impl Iterator<Item = String>) -> Args {
+        let mut a = Args {
+            statements: 1_000_000,
+            runs: 21,
+            admin_url: std::env::var("DATABASE_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into()),
+        };
+        while let Some(flag) = flags.next() {
+            let mut num = || flags.next().and_then(|v| v.parse().ok()).expect("a number");
+            match flag.as_str() {
+                "--statements" => a.statements = num(),
+                "--runs" => a.runs = num(),
+                "--bench" => {}
+                other => panic!("unknown argument {other}; use --statements N --runs N"),
+            }
+        }
+        a
+    }
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let (statements, runs, admin_url) = args();
+    println!("machine: {}", crate::summary::machine());
+    let figures = run(Args::parse(std::env::args().skip(1))).await?;
+    println!();
+    figures.print();
+    Ok(())
+}
+
+/// Brings the warehouse up to date, times every report, printing the detail; returns the
+/// headline figures.
+pub async fn run(args: Args) -> anyhow::Result<crate::summary::Summary> {
+    let Args {
+        statements,
+        runs,
+        admin_url,
+    } = args;
+    let mut figures = crate::summary::Summary::default();
     let pool = load::kept_database(&admin_url, DB).await?;
 
     let dir = std::env::temp_dir().join("cairn-bench-reports");
@@ -91,6 +116,11 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     let loaded = warehouse.status(&pool).await?.rows_total;
+    figures.add(
+        "reports",
+        format!("warehouse size (statements); {runs} runs per report"),
+        loaded.to_string(),
+    );
     println!(
         "warehouse up to date in {:.1} s ({loaded} statements in silver)",
         t.elapsed().as_secs_f64()
@@ -141,14 +171,16 @@ async fn main() -> anyhow::Result<()> {
             times.push(started.elapsed().as_secs_f64() * 1000.0);
             total = body["total"].clone();
         }
-        let p50 = pct(&mut times, 50);
+        let (p50, p95) = (percentile(&mut times, 50.0), percentile(&mut times, 95.0));
         worst = worst.max(p50);
-        println!(
-            "{:<52} {:>9.1} {:>9.1} {:>8}",
-            report.replace(&course, "C1"),
-            p50,
-            pct(&mut times, 95),
-            total
+        let name = report.replace(&course, "C1");
+        println!("{name:<52} {p50:>9.1} {p95:>9.1} {total:>8}");
+        figures.check(
+            "reports",
+            format!("{name}: p50 / p95 ms"),
+            format!("{p50:.1} / {p95:.1}"),
+            "p50 < 300 ms",
+            p50 < 300.0,
         );
     }
     println!();
@@ -156,5 +188,5 @@ async fn main() -> anyhow::Result<()> {
         "slowest median {worst:.1} ms: target (every report < 300 ms at the median) {}",
         if worst < 300.0 { "met" } else { "NOT met" }
     );
-    Ok(())
+    Ok(figures)
 }

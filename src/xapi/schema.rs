@@ -22,9 +22,9 @@ pub fn check(statement: &Value) -> Result<(), Violation> {
     let Some(error) = validator().iter_errors(statement).next() else {
         return Ok(());
     };
-    let pointer = error.instance_path.to_string();
+    let pointer = error.instance_path().to_string();
     let rule = error
-        .schema_path
+        .schema_path()
         .to_string()
         .rsplit('/')
         .next()
