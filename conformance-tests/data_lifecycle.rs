@@ -682,3 +682,75 @@ async fn data_2_3_2_s2_b3_statement_ref_with_other_verb_does_not_void() {
         );
     }
 }
+
+/// Communication §2.1.2 (POST a batch) and §3.2.s3.b9 (a batch is stored whole or not at all)
+/// for a batch larger than one of Cairn's `INSERT` statements (250 rows): every statement is
+/// stored with the link rows its queries use, the ids come back in request order, re-sending
+/// the batch is accepted, and a conflict in its last part stores nothing of its first.
+#[tokio::test]
+async fn a_batch_of_600_is_stored_whole_or_not_at_all() {
+    let app = spawn_app().await;
+    let version = V1;
+    let learner =
+        |i: usize| json!({"objectType": "Agent", "mbox": format!("mailto:l{i}@example.com")});
+    let batch: Vec<Value> = (0..600)
+        .map(|i| with_id(statement_with("actor", learner(i)), &new_id()))
+        .collect();
+    let response = app.post_statements(version, &json!(batch)).await;
+    assert_eq!(response.status(), 200);
+    let ids: Vec<String> = response.json().await.unwrap();
+    let sent: Vec<String> = batch
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids, sent, "the ids in request order");
+    assert_eq!(app.statement_count().await, 600);
+    // The agent filter reads the link rows: those of the first and of the last INSERT.
+    for i in [0, 599] {
+        let agent = learner(i).to_string();
+        let query: String = form_urlencoded::byte_serialize(agent.as_bytes()).collect();
+        let found: Value = app
+            .request(
+                Method::GET,
+                &format!("/xapi/statements?agent={query}"),
+                version,
+            )
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let found = found["statements"].as_array().unwrap();
+        assert_eq!(found.len(), 1, "statements of learner {i}");
+        assert_eq!(found[0]["id"], json!(sent[i]));
+    }
+    // The same batch again: every statement exists with the same content.
+    assert_eq!(
+        app.post_statements(version, &json!(batch)).await.status(),
+        200
+    );
+    assert_eq!(app.statement_count().await, 600);
+    // New statements, then one that conflicts with a stored one in the last part: none stored.
+    let mut next: Vec<Value> = (600..1200)
+        .map(|i| with_id(statement_with("actor", learner(i)), &new_id()))
+        .collect();
+    let mut conflicting = batch[0].clone();
+    conflicting["verb"]["id"] = json!("http://adlnet.gov/expapi/verbs/completed");
+    next[590] = conflicting;
+    assert_eq!(
+        app.post_statements(version, &json!(next)).await.status(),
+        409
+    );
+    assert_eq!(app.statement_count().await, 600);
+    assert_eq!(
+        status_of_get(
+            &app,
+            version,
+            "statementId",
+            next[0]["id"].as_str().unwrap()
+        )
+        .await,
+        404
+    );
+}

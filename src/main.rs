@@ -16,6 +16,19 @@ use cairn::{store, telemetry, Application};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// mimalloc's `mi_option_purge_delay` (its v3 `mimalloc.h`; the Rust bindings lack the name).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// Freed memory goes back to the system at once rather than after mimalloc's default of one
+/// second (`options.c` of its v3 sources): with batches of 1,000 statements and warehouse runs taking turns
+/// on different threads, the delayed memory added up to about 160 MB of peak resident memory
+/// (602 → 441 MB in the memory run of the README's Performance section), at no measurable CPU
+/// cost.
+fn return_freed_memory_at_once() {
+    // SAFETY: sets a process-wide mimalloc option, which mimalloc reads at its next purge.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
+}
+
 /// Cairn — an xAPI Learning Record Store (xAPI 1.0.3 and 2.0) on PostgreSQL.
 ///
 /// Settings come from defaults, then an optional TOML config file (`--config`, or `cairn.toml`
@@ -198,6 +211,7 @@ async fn database(settings: &Settings) -> anyhow::Result<(String, Option<LocalPo
 
 #[tokio::main]
 async fn main() {
+    return_freed_memory_at_once();
     if let Err(e) = run(Cli::parse()).await {
         eprintln!("cairn: {e:#}");
         std::process::exit(1);
@@ -445,5 +459,18 @@ async fn credentials(
                 anyhow::bail!("no active credential with key {key}")
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MI_OPTION_PURGE_DELAY;
+
+    /// The option number is mimalloc's purge delay: its default is 1,000 ms (`options.c` of
+    /// mimalloc v3), which the neighbouring options do not have.
+    #[test]
+    fn the_purge_delay_option_number_names_mimallocs_purge_delay() {
+        let value = unsafe { libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY) };
+        assert_eq!(value, 1000);
     }
 }
