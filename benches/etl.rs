@@ -1,11 +1,12 @@
 //! Warehouse ETL throughput and freshness.
 //!
-//! `cargo bench --no-default-features --bench etl -- [--statements 1000000] [--seconds 30] [--rate 2000]`
+//! `cargo bench --no-default-features --bench etl -- [--statements 1000000] [--seconds 30] [--rate 2000] [--repeats 3]`
 //!
 //! 1. Seeds a fresh database (`cairn_bench_etl` on `DATABASE_URL`'s server) with synthetic
-//!    statements written by SQL (this measures the ETL, not ingest), then times one ETL run
-//!    (PostgreSQL → Arrow → DuckDB silver) and the materialisation of the whole gold layer (the
-//!    BI copy), and prints statements per second.
+//!    statements written by SQL (this measures the ETL, not ingest), then, `--repeats` times
+//!    into a new warehouse, times a full load (PostgreSQL → Arrow → DuckDB silver) and the
+//!    materialisation of the whole gold layer (the BI copy), and prints statements per second
+//!    (the table gives the medians).
 //! 2. Inserts `--rate` statements per second (batches of rate/10 every 100 ms, one transaction
 //!    each) for `--seconds` while the ETL runs every second, samples the lag (age of the oldest
 //!    statement not yet in the warehouse) every 200 ms, and prints its median and 95th percentile.
