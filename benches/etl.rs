@@ -136,11 +136,7 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
         .init();
-    println!("machine: {}", crate::summary::machine());
-    let figures = run(Args::parse(std::env::args().skip(1))).await?;
-    println!();
-    figures.print();
-    Ok(())
+    crate::summary::run_alone(run(Args::parse(std::env::args().skip(1)))).await
 }
 
 /// Seeds the store, times full loads and the lag under ingest, printing the detail; returns

@@ -65,11 +65,7 @@ const DB: &str = "cairn_bench_queries";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    println!("machine: {}", crate::summary::machine());
-    let figures = run(Args::parse(std::env::args().skip(1))).await?;
-    println!();
-    figures.print();
-    Ok(())
+    crate::summary::run_alone(run(Args::parse(std::env::args().skip(1)))).await
 }
 
 /// Loads the store, times every query, printing the detail; returns the headline figures.

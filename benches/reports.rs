@@ -60,11 +60,7 @@ impl Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    println!("machine: {}", crate::summary::machine());
-    let figures = run(Args::parse(std::env::args().skip(1))).await?;
-    println!();
-    figures.print();
-    Ok(())
+    crate::summary::run_alone(run(Args::parse(std::env::args().skip(1)))).await
 }
 
 /// Brings the warehouse up to date, times every report, printing the detail; returns the

@@ -84,6 +84,18 @@ impl Summary {
     }
 }
 
+/// A benchmark program's `main`: the machine, then the benchmark (which prints its detail),
+/// then its part of the table.
+pub async fn run_alone(
+    bench: impl std::future::Future<Output = anyhow::Result<Summary>>,
+) -> anyhow::Result<()> {
+    println!("machine: {}", machine());
+    let figures = bench.await?;
+    println!();
+    figures.print();
+    Ok(())
+}
+
 /// The machine the figures come from: cores, memory, and a single-core speed to compare runs
 /// on different machines by.
 pub fn machine() -> String {
