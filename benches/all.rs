@@ -118,7 +118,8 @@ async fn main() -> anyhow::Result<()> {
 
     println!();
     println!(
-        "Cairn benchmarks — machine: {machine}; store size {} statements; ingest {} s per \
+        "Cairn benchmarks — machine: {machine}; PostgreSQL, Cairn and DuckDB on it; store size \
+         {} statements; ingest {} s per \
          scenario, COPY of {} statements; {} runs per query and report; medians of {} repeats; \
          {:.0} minutes in all",
         a.statements,

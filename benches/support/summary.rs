@@ -108,8 +108,7 @@ pub fn machine() -> String {
         })
         .map_or(String::new(), |kb| format!(", {:.0} GiB", kb / 1_048_576.0));
     format!(
-        "{} cores{memory_gb}; single-core speed: JSON parsed and written at {:.0} MB/s; \
-         PostgreSQL, Cairn and DuckDB on the same machine",
+        "{} cores{memory_gb}; single-core speed: JSON parsed and written at {:.0} MB/s",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         json_speed()
     )
