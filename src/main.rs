@@ -20,10 +20,10 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
 /// Freed memory goes back to the system at once rather than after mimalloc's default of one
-/// second (`options.c` of its v3 sources): with batches of 1,000 statements and warehouse runs taking turns
-/// on different threads, the delayed memory added up to about 160 MB of peak resident memory
-/// (602 → 441 MB in the memory run of the README's Performance section), at no measurable CPU
-/// cost.
+/// second (`options.c` of its v3 sources): with batches of 1,000 statements and warehouse runs
+/// taking turns on different threads, the delayed memory added up to about 160 MB of peak
+/// resident memory (602 → 441 MB in the memory run of README → Benchmarks → Ingest), at no
+/// measurable CPU cost.
 fn return_freed_memory_at_once() {
     // SAFETY: sets a process-wide mimalloc option, which mimalloc reads at its next purge.
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
