@@ -229,7 +229,7 @@ async fn merge_locked(
     }
     let merged: Vec<String> = canonical
         .iter()
-        .map(|(_, d)| Value::Object(d.clone()).to_string())
+        .map(|(_, d)| serde_json::to_string(d).expect("a JSON object serializes"))
         .collect();
     sqlx::query(
         "UPDATE activities a SET definition = u.def::jsonb, updated = now()
