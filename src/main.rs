@@ -339,11 +339,9 @@ async fn etl(settings: &Settings, action: EtlAction) -> anyhow::Result<()> {
         EtlAction::Run | EtlAction::Rebuild => {
             let r = warehouse.run_once(&pool).await?;
             println!(
-                "loaded {} statements in {} ms ({} part{}) into {}",
+                "loaded {} statements in {} ms into {}",
                 r.rows,
                 r.millis,
-                r.parts,
-                if r.parts == 1 { "" } else { "s" },
                 path.display()
             );
             if settings.bi_publish_interval_seconds > 0 {

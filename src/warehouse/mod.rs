@@ -12,12 +12,6 @@
 //! out of `seq` order, a run killed before its commit (DuckDB rolls the transaction back) and
 //! re-runs therefore neither skip nor repeat a row. The price: a transaction left open for
 //! long anywhere on the PostgreSQL server holds the bound back (visible as lag in the status).
-//!
-//! Bounded memory: DuckDB keeps a transaction's appended rows in memory until its commit, so a
-//! run loads a large backlog in parts of about [`PART_ROWS`] statements, each committed with
-//! its own bound. Every transaction below `B` has ended, so any xid between `B_prev` and `B`
-//! is a final bound too: a part ends at the xid of its `PART_ROWS + 1`-th statement in xid
-//! order (the statements of one PostgreSQL transaction always share a part).
 
 pub mod dictionary;
 pub mod extract;
@@ -42,7 +36,7 @@ use sqlx::PgPool;
 
 use extract::STATEMENT_COPY_COLUMNS;
 use pgcopy::Batch;
-use pipeline::{append_jobs, copy_out, Job, RunSeqs, CHUNK, PART_ROWS, WORKERS};
+use pipeline::{append_jobs, copy_out, Job, RunSeqs, CHUNK, WORKERS};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WarehouseError {
@@ -76,10 +70,7 @@ pub struct Warehouse {
 /// What one run did.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
-    /// The id of the run's last part.
     pub run_id: i64,
-    /// Parts committed (each counts as a run in the status).
-    pub parts: i64,
     pub rows: i64,
     pub xid_bound: i64,
     pub millis: i64,
@@ -92,8 +83,6 @@ pub struct RunOptions {
     pub interrupt_before_commit: bool,
     /// Statements per Arrow batch (default 10,000); tests use tiny chunks.
     pub chunk_rows: Option<i64>,
-    /// Statements per committed part (default [`PART_ROWS`]); tests use tiny parts.
-    pub part_rows: Option<i64>,
 }
 
 /// The ETL status shown by `cairn etl status` and `GET /api/v1/etl/status`.
@@ -101,8 +90,7 @@ pub struct RunOptions {
 pub struct EtlStatus {
     /// Path of the warehouse file.
     pub warehouse: String,
-    /// Completed runs since the warehouse was created (a backlog of more than 20,000
-    /// statements loads in several parts, each counted as a run).
+    /// Completed runs since the warehouse was created.
     pub runs: i64,
     /// When the last run ended.
     pub last_run_at: Option<DateTime<Utc>>,
@@ -127,56 +115,6 @@ pub struct EtlStatus {
 struct State {
     xid_bound: i64,
     runs: i64,
-}
-
-/// What one committed part of a run did.
-struct Part {
-    run_id: i64,
-    rows: i64,
-    /// The bound this part loaded up to.
-    xid_bound: i64,
-    /// The bound of the whole run.
-    run_bound: i64,
-    /// Whether statements below the run's bound remain for the next part.
-    more: bool,
-}
-
-/// The end of the part that starts at `lower`: `run_bound` when `[lower, run_bound)` holds at
-/// most `part_rows` statements, else the xid of the `part_rows + 1`-th statement in xid order
-/// (index range on `statements_insert_xid`), or the next xid after it when one transaction
-/// fills the whole part.
-async fn part_upper(
-    tx: &mut sqlx::PgConnection,
-    lower: i64,
-    run_bound: i64,
-    part_rows: i64,
-) -> Result<i64, WarehouseError> {
-    let (first, cut, rows): (Option<i64>, Option<i64>, i64) = sqlx::query_as(
-        "SELECT min(insert_xid), max(insert_xid), count(*) FROM (
-             SELECT insert_xid FROM statements WHERE insert_xid >= $1 AND insert_xid < $2
-             ORDER BY insert_xid LIMIT $3) part",
-    )
-    .bind(lower)
-    .bind(run_bound)
-    .bind(part_rows + 1)
-    .fetch_one(&mut *tx)
-    .await?;
-    match (first, cut) {
-        (Some(first), Some(cut)) if rows > part_rows => {
-            if first < cut {
-                return Ok(cut);
-            }
-            let next: Option<i64> = sqlx::query_scalar(
-                "SELECT min(insert_xid) FROM statements WHERE insert_xid > $1 AND insert_xid < $2",
-            )
-            .bind(cut)
-            .bind(run_bound)
-            .fetch_one(&mut *tx)
-            .await?;
-            Ok(next.unwrap_or(run_bound))
-        }
-        _ => Ok(run_bound),
-    }
 }
 
 fn locked_or(path: &Path, e: duckdb::Error) -> WarehouseError {
@@ -325,78 +263,44 @@ impl Warehouse {
     ) -> Result<RunReport, WarehouseError> {
         let _running = self.running.lock().await;
         let started = Instant::now();
-        let mut report = RunReport {
-            run_id: 0,
-            parts: 0,
-            rows: 0,
-            xid_bound: 0,
-            millis: 0,
-        };
-        // The first part fixes the run's bound: later parts only work through the backlog
-        // that existed then, so a run ends even while statements keep arriving.
-        let mut run_bound = None;
-        loop {
-            let result = self.load(pool, options, Instant::now(), run_bound).await;
-            let part = match result {
-                Ok(part) => part,
-                Err(e) => {
-                    self.record_failure(&e).await;
-                    return Err(e);
-                }
-            };
-            report.run_id = part.run_id;
-            report.parts += 1;
-            report.rows += part.rows;
-            report.xid_bound = part.xid_bound;
-            run_bound = Some(part.run_bound);
-            if !part.more {
-                break;
+        let result = self.load(pool, options, started).await;
+        if let Err(e) = &result {
+            // Nothing of a failed run stays: DuckDB drops the open transaction (as it does
+            // when the process dies before the commit).
+            let _ = self.with_conn(|c| Ok(c.execute_batch("ROLLBACK")?)).await;
+            if !matches!(e, WarehouseError::Interrupted) {
+                let message = e.to_string();
+                let _ = self
+                    .with_conn(move |c| {
+                        c.execute(
+                            "UPDATE etl_state SET last_error = ?, last_error_at = ?",
+                            duckdb::params![message, Utc::now().naive_utc()],
+                        )?;
+                        Ok(())
+                    })
+                    .await;
             }
         }
-        report.millis = started.elapsed().as_millis() as i64;
-        Ok(report)
+        result
     }
 
-    /// Nothing of a failed part stays: DuckDB drops the open transaction (as it does when the
-    /// process dies before the commit). The error is kept for the status.
-    async fn record_failure(&self, e: &WarehouseError) {
-        let _ = self.with_conn(|c| Ok(c.execute_batch("ROLLBACK")?)).await;
-        if !matches!(e, WarehouseError::Interrupted) {
-            let message = e.to_string();
-            let _ = self
-                .with_conn(move |c| {
-                    c.execute(
-                        "UPDATE etl_state SET last_error = ?, last_error_at = ?",
-                        duckdb::params![message, Utc::now().naive_utc()],
-                    )?;
-                    Ok(())
-                })
-                .await;
-        }
-    }
-
-    /// Loads one part: the statements of `[xid_bound, upper)`, in one DuckDB transaction.
     async fn load(
         &self,
         pool: &PgPool,
         options: &RunOptions,
         started: Instant,
-        run_bound: Option<i64>,
-    ) -> Result<Part, WarehouseError> {
+    ) -> Result<RunReport, WarehouseError> {
         let state = self.state().await?;
         let run_id = state.runs + 1;
         let mut tx = pool.begin().await?;
         sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             .execute(&mut *tx)
             .await?;
-        let snapshot_bound: i64 =
+        let bound: i64 =
             sqlx::query_scalar("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
                 .fetch_one(&mut *tx)
                 .await?;
-        let run_bound = run_bound.map_or(snapshot_bound, |b| b.min(snapshot_bound));
         let lower = state.xid_bound;
-        let part_rows = options.part_rows.unwrap_or(PART_ROWS).max(1);
-        let bound = part_upper(&mut tx, lower, run_bound, part_rows).await?;
         self.with_conn(|c| Ok(c.execute_batch("BEGIN TRANSACTION")?))
             .await?;
         // Pre-migration rows have no insert_xid: they were all committed before the migration
@@ -542,12 +446,11 @@ impl Warehouse {
             Ok(())
         })
         .await?;
-        Ok(Part {
+        Ok(RunReport {
             run_id,
             rows: rows_loaded,
             xid_bound: bound,
-            run_bound,
-            more: bound < run_bound,
+            millis,
         })
     }
 

@@ -14,10 +14,6 @@ use super::WarehouseError;
 /// Statements per Arrow batch.
 pub(super) const CHUNK: i64 = 10_000;
 
-/// Statements per committed part of a run (see the module docs of `warehouse`): DuckDB holds
-/// about 3 KB a statement in memory until the part commits.
-pub(super) const PART_ROWS: i64 = 20_000;
-
 /// Threads that flatten batches and append them (DuckDB appends one at a time; flattening
 /// runs in parallel with it and with PostgreSQL sending the next rows).
 pub(super) const WORKERS: usize = 2;

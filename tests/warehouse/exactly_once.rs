@@ -80,7 +80,6 @@ async fn a_run_interrupted_before_its_commit_leaves_nothing_and_the_rerun_loads_
             &RunOptions {
                 interrupt_before_commit: true,
                 chunk_rows: Some(2),
-                ..Default::default()
             },
         )
         .await
@@ -152,7 +151,6 @@ async fn concurrent_writers_and_interleaved_runs_match_postgres_statement_by_sta
                 let options = RunOptions {
                     interrupt_before_commit: i == 5,
                     chunk_rows: Some(7), // many keyset pages per run
-                    part_rows: Some(5), // and many parts
                 };
                 let _ = w.run_with(&app.pool, &options).await;
                 tokio::time::sleep(Duration::from_millis(25)).await;
@@ -222,7 +220,6 @@ async fn rows_stored_before_the_insert_xid_migration_are_loaded_by_the_first_run
     let small = RunOptions {
         interrupt_before_commit: false,
         chunk_rows: Some(2),
-        part_rows: Some(1),
     };
     w.run_with(&app.pool, &small).await.unwrap();
     post_ok(&app, &statement()).await;
@@ -249,72 +246,4 @@ async fn rows_stored_before_the_insert_xid_migration_are_loaded_by_the_first_run
         .await,
         "3"
     );
-}
-
-#[tokio::test]
-async fn a_backlog_larger_than_a_part_loads_in_parts_exactly_once() {
-    let app = spawn_app().await;
-    let w = Warehouse::open(&warehouse_path()).unwrap();
-    // One transaction larger than a part, single statements, a void of a statement that an
-    // earlier part loads, and a last batch.
-    let target = uuid::Uuid::new_v4().to_string();
-    let mut batch: Vec<_> = (0..7).map(|_| statement()).collect();
-    batch[0]["id"] = json!(target);
-    post_ok(&app, &json!(batch)).await;
-    for _ in 0..5 {
-        post_ok(&app, &statement()).await;
-    }
-    post_ok(
-        &app,
-        &json!({
-            "actor": {"mbox": "mailto:admin@example.com"},
-            "verb": {"id": "http://adlnet.gov/expapi/verbs/voided", "display": {"en-US": "voided"}},
-            "object": {"objectType": "StatementRef", "id": target}
-        }),
-    )
-    .await;
-    post_ok(&app, &json!([statement(), statement()])).await;
-
-    let options = RunOptions {
-        part_rows: Some(3),
-        ..Default::default()
-    };
-    let report = w.run_with(&app.pool, &options).await.unwrap();
-    // Parts by transaction: the batch of 7 whole; 3 singles; 2 singles and the void; the
-    // batch of 2.
-    assert_eq!((report.parts, report.rows), (4, 15), "{report:?}");
-    assert_eq!(value(&w, "SELECT runs FROM etl_state").await, "4");
-    assert_eq!(
-        value(
-            &w,
-            "SELECT string_agg(n::text, ',' ORDER BY run_id) FROM
-             (SELECT run_id, count(*) AS n FROM silver_statement GROUP BY run_id)"
-        )
-        .await,
-        "7,3,3,2"
-    );
-    assert_eq!(
-        value(
-            &w,
-            "SELECT count(*) || '/' || count(DISTINCT statement_id) FROM silver_statement"
-        )
-        .await,
-        "15/15"
-    );
-    assert_eq!(
-        value(
-            &w,
-            &format!("SELECT voided FROM silver_statement WHERE statement_id = '{target}'")
-        )
-        .await,
-        "true"
-    );
-    assert_eq!(w.status(&app.pool).await.unwrap().lag_statements, 0);
-    assert_eq!(
-        value(&w, "SELECT count(*) FROM fact_statement").await,
-        "13"
-    );
-    // Nothing left: the next run commits one empty part.
-    let again = w.run_once(&app.pool).await.unwrap();
-    assert_eq!((again.parts, again.rows), (1, 0));
 }
