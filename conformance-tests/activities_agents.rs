@@ -83,6 +83,14 @@ async fn communication_2_5_definitions_merge_language_maps() {
         let got = activity(&app, version, &id).await;
         assert_eq!(got["definition"]["name"]["en-US"], "meeting");
         assert_eq!(got["definition"]["name"]["fr-FR"], "réunion");
+        // Back and forth: a definition the server has seen change nothing changes the
+        // canonical one again once another definition has changed it.
+        for name in ["Meeting", "meeting", "Meeting"] {
+            let next = with_object(&id, json!({"name": {"en-US": name}}));
+            assert_eq!(app.post_statements(version, &next).await.status(), 200);
+            let got = activity(&app, version, &id).await;
+            assert_eq!(got["definition"]["name"]["en-US"], name);
+        }
     }
 }
 
