@@ -35,8 +35,8 @@ struct KnownSets {
     names: HashSet<(i64, String, String)>,
 }
 
-/// Digests, not definitions: the definitions themselves took about 2 KB of heap an Activity
-/// (`serde_json` maps), 120 MB of the server's heap in the ingest benchmark (heaptrack).
+/// Digests, not definitions: kept as `serde_json` maps, the definitions were the largest
+/// part of the server's heap in the ingest benchmark (README, Memory).
 struct KnownActivity {
     canonical: Digest,
     /// Definitions that merge into `canonical` without changing it. Merging is idempotent
