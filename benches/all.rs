@@ -18,6 +18,8 @@
 // here they are loaded once per benchmark.
 #![allow(clippy::duplicate_mod)]
 
+#[path = "support/db.rs"]
+mod db;
 #[allow(dead_code)]
 mod etl;
 #[allow(dead_code)]

@@ -11,6 +11,8 @@
 //!    each) for `--seconds` while the ETL runs every second, samples the lag (age of the oldest
 //!    statement not yet in the warehouse) every 200 ms, and prints its median and 95th percentile.
 
+#[path = "support/db.rs"]
+mod db;
 #[path = "support/summary.rs"]
 mod summary;
 
@@ -18,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use cairn::store;
 use cairn::warehouse::Warehouse;
-use sqlx::{Connection, PgConnection, PgPool};
+use sqlx::PgPool;
 
 use crate::summary::percentile;
 
@@ -42,8 +44,7 @@ impl Args {
             seconds: 30,
             rate: 2000,
             repeats: 3,
-            admin_url: std::env::var("DATABASE_URL")
-                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into()),
+            admin_url: crate::db::admin_url(),
         };
         let mut it = flags;
         while let Some(flag) = it.next() {
@@ -143,17 +144,7 @@ async fn main() -> anyhow::Result<()> {
 /// the headline figures.
 pub async fn run(args: Args) -> anyhow::Result<crate::summary::Summary> {
     let mut figures = crate::summary::Summary::default();
-    let mut admin = PgConnection::connect(&args.admin_url).await?;
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {DB} WITH (FORCE)"))
-        .execute(&mut admin)
-        .await?;
-    sqlx::query(&format!("CREATE DATABASE {DB}"))
-        .execute(&mut admin)
-        .await?;
-    let url = match args.admin_url.rsplit_once('/') {
-        Some((base, _)) => format!("{base}/{DB}"),
-        None => anyhow::bail!("DATABASE_URL has no database name"),
-    };
+    let url = crate::db::fresh_database(&args.admin_url, DB).await?;
     let pool = store::connect(&url, 8).await?;
     store::migrate(&pool).await?;
     let t = Instant::now();
@@ -275,8 +266,6 @@ pub async fn run(args: Args) -> anyhow::Result<crate::summary::Summary> {
     drop(warehouse);
     let _ = std::fs::remove_dir_all(&dir);
     pool.close().await;
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {DB} WITH (FORCE)"))
-        .execute(&mut admin)
-        .await?;
+    crate::db::drop_database(&args.admin_url, DB).await?;
     Ok(figures)
 }

@@ -16,6 +16,8 @@
 //! p50/p95/p99 at a fixed 500 requests/s, on the warm server before the batch scenarios and
 //! again right after them.
 
+#[path = "support/db.rs"]
+mod db;
 #[path = "support/summary.rs"]
 mod summary;
 #[path = "support/workload.rs"]
@@ -27,7 +29,6 @@ use std::time::{Duration, Instant};
 use cairn::xapi::prepare::{prepare, Assigned};
 use cairn::xapi::XapiVersion;
 use serde_json::{json, Value};
-use sqlx::{Connection, PgConnection};
 
 use crate::summary::percentile;
 
@@ -55,8 +56,7 @@ impl Args {
             endpoint: None,
             key: String::new(),
             secret: String::new(),
-            admin_url: std::env::var("DATABASE_URL")
-                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into()),
+            admin_url: crate::db::admin_url(),
         };
         let mut it = flags;
         while let Some(flag) = it.next() {
@@ -388,7 +388,7 @@ async fn put_latency(
 /// The same statements written with COPY into Cairn's tables (fresh database, same
 /// indexes); statements/s including their link rows.
 async fn copy_limit(admin_url: &str, n: usize) -> anyhow::Result<f64> {
-    let url = fresh_database(admin_url, "cairn_bench_copy").await?;
+    let url = crate::db::fresh_database(admin_url, "cairn_bench_copy").await?;
     let pool = cairn::store::connect(&url, 2).await?;
     cairn::store::migrate(&pool).await?;
     let authority =
@@ -454,23 +454,11 @@ fn copy_text(s: &str) -> String {
         .replace('\r', "\\r")
 }
 
-async fn fresh_database(admin_url: &str, name: &str) -> anyhow::Result<String> {
-    let mut admin = PgConnection::connect(admin_url).await?;
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&mut admin)
-        .await?;
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await?;
-    let (base, _) = admin_url.rsplit_once('/').expect("a database URL");
-    Ok(format!("{base}/{name}"))
-}
-
 /// Starts the release `cairn serve` on a fresh database and a fresh data directory (its
 /// warehouse starts empty, like the database); returns it, its endpoint and an `all`
 /// credential.
 async fn start_cairn(admin_url: &str) -> anyhow::Result<(Child, String, String, String)> {
-    let url = fresh_database(admin_url, "cairn_bench_ingest").await?;
+    let url = crate::db::fresh_database(admin_url, "cairn_bench_ingest").await?;
     let data_dir = std::env::temp_dir().join("cairn-bench-ingest-data");
     if data_dir.exists() {
         std::fs::remove_dir_all(&data_dir)?;

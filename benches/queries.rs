@@ -11,6 +11,8 @@
 //!
 //! Prints the median and 95th percentile in milliseconds.
 
+#[path = "support/db.rs"]
+mod db;
 #[path = "support/load.rs"]
 mod load;
 #[path = "support/summary.rs"]
@@ -40,8 +42,7 @@ impl Args {
         let mut a = Args {
             statements: 1_000_000,
             runs: 31,
-            admin_url: std::env::var("DATABASE_URL")
-                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into()),
+            admin_url: crate::db::admin_url(),
         };
         let mut it = flags;
         while let Some(flag) = it.next() {

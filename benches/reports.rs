@@ -10,6 +10,8 @@
 //! default parameters, no filter (the whole warehouse), and a few filtered variants — and
 //! prints the median and 95th percentile in milliseconds.
 
+#[path = "support/db.rs"]
+mod db;
 #[path = "support/load.rs"]
 mod load;
 #[path = "support/summary.rs"]
@@ -42,8 +44,7 @@ impl Args {
         let mut a = Args {
             statements: 1_000_000,
             runs: 21,
-            admin_url: std::env::var("DATABASE_URL")
-                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into()),
+            admin_url: crate::db::admin_url(),
         };
         while let Some(flag) = flags.next() {
             let mut num = || flags.next().and_then(|v| v.parse().ok()).expect("a number");

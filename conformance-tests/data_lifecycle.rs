@@ -696,9 +696,7 @@ async fn a_batch_of_600_is_stored_whole_or_not_at_all() {
     let batch: Vec<Value> = (0..600)
         .map(|i| with_id(statement_with("actor", learner(i)), &new_id()))
         .collect();
-    let response = app.post_statements(version, &json!(batch)).await;
-    assert_eq!(response.status(), 200);
-    let ids: Vec<String> = response.json().await.unwrap();
+    let ids = post_ok(&app, version, &json!(batch)).await;
     let sent: Vec<String> = batch
         .iter()
         .map(|s| s["id"].as_str().unwrap().to_string())

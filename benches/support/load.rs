@@ -22,10 +22,7 @@ pub async fn kept_database(admin_url: &str, db: &str) -> anyhow::Result<PgPool> 
             .execute(&mut admin)
             .await?;
     }
-    let url = match admin_url.rsplit_once('/') {
-        Some((base, _)) => format!("{base}/{db}"),
-        None => anyhow::bail!("DATABASE_URL has no database name"),
-    };
+    let url = super::db::database_url(admin_url, db)?;
     let pool = cairn::store::connect(&url, 8).await?;
     cairn::store::migrate(&pool).await?;
     Ok(pool)
