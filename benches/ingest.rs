@@ -2,6 +2,8 @@
 //!
 //! `cargo bench --bench ingest -- [--seconds 8] [--repeats 3] [--copy-statements 200000]`
 //! `cargo bench --bench ingest -- --endpoint URL --key K --secret S` (any LRS with Basic auth)
+//! `cargo bench --bench ingest -- --put-only [--put-rate 500] [--put-seconds 10]` (PUT latency
+//! on the warm server only, with its CPU cost per statement)
 //!
 //! Without `--endpoint` it starts the release `cairn serve` as a child process on a fresh
 //! database (`cairn_bench_ingest` on `DATABASE_URL`'s server) and also measures:
@@ -38,6 +40,8 @@ pub struct Args {
     copy_statements: usize,
     put_rate: f64,
     put_seconds: f64,
+    /// Only the single-statement PUT latency (warm server), with its CPU cost.
+    put_only: bool,
     endpoint: Option<String>,
     key: String,
     secret: String,
@@ -53,6 +57,7 @@ impl Args {
             copy_statements: 200_000,
             put_rate: 500.0,
             put_seconds: 10.0,
+            put_only: false,
             endpoint: None,
             key: String::new(),
             secret: String::new(),
@@ -69,6 +74,7 @@ impl Args {
                 }
                 "--put-rate" => a.put_rate = value().parse().expect("--put-rate"),
                 "--put-seconds" => a.put_seconds = value().parse().expect("--put-seconds"),
+                "--put-only" => a.put_only = true,
                 "--endpoint" => a.endpoint = Some(value().trim_end_matches('/').to_string()),
                 "--key" => a.key = value(),
                 "--secret" => a.secret = value(),
@@ -142,7 +148,27 @@ pub async fn run(args: Args) -> anyhow::Result<crate::summary::Summary> {
     // the server at its maximum, and the same measurement right after them shows what the
     // backlog they leave (the warehouse catching up, PostgreSQL's autovacuum) does to it.
     put_latency(&lrs, &mut generator, args.put_rate, 3.0).await?;
+    let before = server_pid.map(cpu_seconds);
     let steady = put_latency(&lrs, &mut generator, args.put_rate, args.put_seconds).await?;
+    if let (Some(pid), Some(before)) = (server_pid, before) {
+        let puts = args.put_rate * args.put_seconds;
+        println!(
+            "PUT CPU (server and PostgreSQL): {:.2} ms per statement",
+            (cpu_seconds(pid) - before) * 1000.0 / puts
+        );
+    }
+    if args.put_only {
+        print_put(&args, "warm server", steady);
+        if let Some(mut child) = server {
+            println!(
+                "server peak resident memory (VmHWM): {:.0} MB",
+                peak_rss_mb(child.id())?
+            );
+            let _ = Command::new("kill").arg(child.id().to_string()).status();
+            let _ = child.wait();
+        }
+        return Ok(figures);
+    }
     let mut best_batch_rate = 0.0_f64;
     for (batch, clients) in SCENARIOS {
         let mut rates = Vec::new();

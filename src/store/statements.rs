@@ -56,9 +56,10 @@ pub struct Author {
 ///
 /// Round trips matter more than anything else for small batches (each costs both processes a
 /// wake-up and PostgreSQL a plan): a batch without StatementRefs, voids or attachments takes
-/// five — the `seq` reservation, `BEGIN`, one statement inserting the rows and their link
-/// rows (one per [`ROWS_PER_INSERT`] statements), one probe for earlier statements referring
-/// to the new ones, `COMMIT` — plus the definitions step when it teaches something new.
+/// four — `BEGIN`, one statement inserting the rows and their link rows (one per
+/// [`ROWS_PER_INSERT`] statements), one probe for earlier statements referring to the new
+/// ones, `COMMIT` — plus the definitions step when it teaches something new, and the `seq`
+/// reservation once per thousand statements (see [`WriteOrder`]).
 #[tracing::instrument(skip_all, fields(store_id = author.store_id))]
 pub async fn insert_batch(
     pool: &PgPool,

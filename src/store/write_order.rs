@@ -3,8 +3,12 @@
 //! `stored` and `seq` are assigned in one serialized step ([`WriteOrder::reserve`]): a later
 //! batch gets a later `stored` and higher `seq` values, so the sequence order is the `stored`
 //! order the specification sorts by, and time bounds (`since`, `until`) translate into
-//! sequence ranges. Only that step (one round trip for the `seq` values) is serialized;
-//! preparing, inserting and committing run concurrently.
+//! sequence ranges. Only that step is serialized; preparing, inserting and committing run
+//! concurrently. The step is in memory: `seq` values are taken from the table's sequence
+//! [`SEQ_BLOCK`] at a time and handed out in ascending order, so that a write does not wait
+//! on a PostgreSQL round trip made by the write before it (one stalled round trip held every
+//! write behind it: 30–50 ms bursts of PUT latency at 500 writes/s). Values left unused when
+//! the process stops are gaps in `seq`, as a rolled-back batch leaves.
 //!
 //! Because a batch becomes visible when its transaction commits, commits can land out of
 //! order. Two bounds follow from the batches still in flight:
@@ -16,16 +20,20 @@
 //! Both cover the writes of this process; several Cairn processes writing to one database
 //! would each need to see the others' in-flight batches (not supported yet).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use sqlx::PgPool;
 
+/// `seq` values taken from the sequence at once when the spare ones run out.
+const SEQ_BLOCK: usize = 1_000;
+
 #[derive(Default)]
 pub struct WriteOrder {
-    /// Held while a batch gets its `stored` time and `seq` values.
-    allocating: tokio::sync::Mutex<()>,
+    /// Held while a batch gets its `stored` time and `seq` values: the values taken from
+    /// the sequence and not handed out yet, ascending.
+    allocating: tokio::sync::Mutex<VecDeque<i64>>,
     state: Mutex<State>,
 }
 
@@ -75,20 +83,22 @@ impl WriteOrder {
         pool: &PgPool,
         count: usize,
     ) -> Result<Reservation<'_>, sqlx::Error> {
-        let _allocating = self.allocating.lock().await;
+        let mut spare = self.allocating.lock().await;
         self.initialize(pool).await?;
-        let mut seqs: Vec<i64> = if count == 0 {
-            Vec::new()
-        } else {
-            sqlx::query_scalar(
+        if spare.len() < count {
+            let more = (count - spare.len()).max(SEQ_BLOCK);
+            let mut taken: Vec<i64> = sqlx::query_scalar(
                 "SELECT nextval(pg_get_serial_sequence('statements', 'seq'))
                  FROM generate_series(1, $1)",
             )
-            .bind(count as i64)
+            .bind(more as i64)
             .fetch_all(pool)
-            .await?
-        };
-        seqs.sort_unstable();
+            .await?;
+            // The sequence only grows: these all follow the spare values already held.
+            taken.sort_unstable();
+            spare.extend(taken);
+        }
+        let seqs: Vec<i64> = spare.drain(..count).collect();
         let mut state = self.lock();
         let now = Utc::now()
             .duration_trunc(Duration::microseconds(1))
@@ -189,7 +199,10 @@ mod tests {
 
     fn lazy_pool() -> PgPool {
         // Never connected: the order is initialized and the batches are empty.
-        PgPool::connect_lazy("postgres://nobody@127.0.0.1:1/none").unwrap()
+        sqlx::postgres::PgPoolOptions::new()
+            .acquire_timeout(std::time::Duration::from_millis(200))
+            .connect_lazy("postgres://nobody@127.0.0.1:1/none")
+            .unwrap()
     }
 
     /// A reservation as `reserve` makes it, with `seqs` instead of the sequence's values.
@@ -233,6 +246,28 @@ mod tests {
         drop(a);
         assert_eq!(order.horizon(&pool).await.unwrap(), 13);
         assert!(order.consistent_through() >= a_stored);
+    }
+
+    #[tokio::test]
+    async fn spare_seq_values_are_handed_out_in_order_without_a_round_trip() {
+        let pool = lazy_pool(); // unreachable: a query would fail the reservation
+        let order = order_at(10);
+        order.allocating.lock().await.extend([11, 12, 13, 14]);
+        let first = order.reserve(&pool, 3).await.unwrap();
+        let second = order.reserve(&pool, 1).await.unwrap();
+        assert_eq!(
+            (first.seqs.clone(), second.seqs.clone()),
+            (vec![11, 12, 13], vec![14])
+        );
+        assert_eq!(order.horizon(&pool).await.unwrap(), 10);
+        drop(first);
+        assert_eq!(order.horizon(&pool).await.unwrap(), 13);
+        drop(second);
+        assert_eq!(order.horizon(&pool).await.unwrap(), 14);
+        assert!(
+            order.reserve(&pool, 1).await.is_err(),
+            "no spare values left: asks PostgreSQL"
+        );
     }
 
     #[tokio::test]

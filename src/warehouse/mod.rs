@@ -20,6 +20,7 @@ pub mod keys;
 pub mod measures;
 pub mod pgcopy;
 mod pipeline;
+mod priority;
 pub mod publish;
 pub mod reports;
 pub mod runner;
@@ -172,7 +173,8 @@ impl Warehouse {
             std::fs::create_dir_all(dir)
                 .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
         }
-        let conn = open_duckdb(path, false)?;
+        // Opened on a warehouse-priority thread, so DuckDB's worker threads inherit it.
+        let conn = priority::run_blocking(|| open_duckdb(path, false))?;
         schema::upgrade(&conn)?;
         conn.execute_batch(&schema::silver())?;
         conn.execute_batch(schema::GOLD)?;
@@ -204,16 +206,15 @@ impl Warehouse {
         &self.path
     }
 
-    /// Runs `f` on the DuckDB connection on a blocking thread (STYLE.md habit 8).
+    /// Runs `f` on the DuckDB connection on a blocking thread (STYLE.md habit 8) at warehouse
+    /// priority (see `priority`).
     pub async fn with_conn<T, F>(&self, f: F) -> Result<T, WarehouseError>
     where
         T: Send + 'static,
         F: FnOnce(&duckdb::Connection) -> Result<T, WarehouseError> + Send + 'static,
     {
         let conn = self.conn.clone();
-        tokio::task::spawn_blocking(move || f(&conn.lock().expect("duckdb connection lock")))
-            .await
-            .map_err(|e| anyhow::anyhow!("warehouse task failed: {e}"))?
+        priority::spawn(move || f(&conn.lock().expect("duckdb connection lock"))).await?
     }
 
     /// Runs `f` on a reader connection on a blocking thread: an idle one, or a new clone of
@@ -319,7 +320,7 @@ impl Warehouse {
         let workers: Vec<_> = (0..WORKERS)
             .map(|_| {
                 let (queue, conn) = (queue.clone(), self.conn.clone());
-                tokio::task::spawn_blocking(move || append_jobs(&queue, &conn, run_id))
+                priority::spawn(move || append_jobs(&queue, &conn, run_id))
             })
             .collect();
         // The workers own the receiving end: when they stop, sending fails.
@@ -390,10 +391,7 @@ impl Warehouse {
         let mut max_seq = 0i64;
         let mut failed = None;
         for w in workers {
-            match w
-                .await
-                .map_err(|e| anyhow::anyhow!("warehouse task failed: {e}"))?
-            {
+            match w.await? {
                 Ok((rows, seq)) => {
                     rows_loaded += rows;
                     max_seq = max_seq.max(seq);

@@ -23,9 +23,9 @@ async fn loaded_times(w: &Warehouse, id: &str) -> String {
 async fn a_statement_committed_out_of_seq_order_is_loaded_exactly_once() {
     let app = spawn_app().await;
     let w = Warehouse::open(&warehouse_path()).unwrap();
-    post_ok(&app, &statement()).await;
 
-    // A writer inserts (taking a lower seq) and commits only after a later statement did.
+    // A writer inserts (taking a lower seq) and commits only after later statements did. It
+    // goes first: the server takes `seq` values from the sequence a block at a time.
     let late = uuid::Uuid::new_v4();
     let mut conn = sqlx::PgConnection::connect(&app.db.url).await.unwrap();
     let mut tx = conn.begin().await.unwrap();
@@ -39,6 +39,7 @@ async fn a_statement_committed_out_of_seq_order_is_loaded_exactly_once() {
     .fetch_one(&mut *tx)
     .await
     .unwrap();
+    post_ok(&app, &statement()).await;
     let after = uuid::Uuid::new_v4().to_string();
     let mut s = statement();
     s["id"] = json!(after);
