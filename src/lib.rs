@@ -56,6 +56,7 @@ impl Application {
             // Writes hold a connection each; twice the pool keeps it busy without queueing
             // more than that in memory.
             write_slots: tokio::sync::Semaphore::new(2 * settings.db_max_connections as usize),
+            write_body_kib: tokio::sync::Semaphore::new(api::WRITE_BODY_BUDGET_KIB as usize),
             default_version: settings.default_xapi_version,
         });
         let warehouse = warehouse.map(web::Data::new);

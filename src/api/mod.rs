@@ -36,6 +36,9 @@ pub struct AppState {
     /// Statement writes admitted at once; more wait briefly, then get 503 (see
     /// [`admit_write`]). Bounds memory and queueing under overload.
     pub write_slots: tokio::sync::Semaphore,
+    /// The request bodies of admitted statement writes, in KiB: at most
+    /// [`WRITE_BODY_BUDGET_KIB`] (see [`admit_write`]).
+    pub write_body_kib: tokio::sync::Semaphore,
     /// The order of statement writes: `stored`/`seq` assignment and the bounds queries
     /// rely on (see `store::write_order`).
     pub order: crate::store::write_order::WriteOrder,
@@ -92,15 +95,56 @@ pub async fn authorize(
 /// How long a statement write waits for a slot before the LRS answers 503.
 const WRITE_ADMISSION_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
+/// The statement JSON admitted at once, in KiB. A parsed batch takes about 13 times its
+/// body in memory (`serde_json::Value`: 1,000 statements of 1.3 KB, about 17 MB), and eight
+/// clients posting batches of 1,000 held 150 MB of the server's heap (heaptrack, ingest
+/// benchmark). 4 MiB admits three such batches at once, which keep both cores busy.
+pub const WRITE_BODY_BUDGET_KIB: u32 = 4 * 1024;
+
+/// An admitted statement write: a slot and its body's share of the budget, until dropped.
+pub struct WriteAdmission<'a> {
+    _slot: tokio::sync::SemaphorePermit<'a>,
+    _body: tokio::sync::SemaphorePermit<'a>,
+}
+
 /// Admits a statement write, or answers 503 with Retry-After when the LRS is saturated, so
-/// that overload sheds requests quickly instead of queueing them without bound.
-pub async fn admit_write(state: &AppState) -> Result<tokio::sync::SemaphorePermit<'_>, ApiError> {
-    match tokio::time::timeout(WRITE_ADMISSION_WAIT, state.write_slots.acquire()).await {
-        Ok(Ok(permit)) => Ok(permit),
+/// that overload sheds requests quickly instead of queueing them without bound. A write
+/// needs one of the slots and its declared body size from [`WRITE_BODY_BUDGET_KIB`]; a body
+/// of undeclared size (chunked), or larger than the budget, takes the whole budget and is
+/// admitted alone. Writes waiting here have not read their bodies yet.
+pub async fn admit_write<'a>(
+    state: &'a AppState,
+    req: &HttpRequest,
+) -> Result<WriteAdmission<'a>, ApiError> {
+    let kib = declared_length(req).map_or(WRITE_BODY_BUDGET_KIB, |bytes| {
+        bytes
+            .div_ceil(1024)
+            .clamp(1, WRITE_BODY_BUDGET_KIB as usize) as u32
+    });
+    let admitted = tokio::time::timeout(WRITE_ADMISSION_WAIT, async {
+        // Always in this order, so two writes never hold one permit each of the other's.
+        let body = state.write_body_kib.acquire_many(kib).await?;
+        let slot = state.write_slots.acquire().await?;
+        Ok::<_, tokio::sync::AcquireError>(WriteAdmission {
+            _slot: slot,
+            _body: body,
+        })
+    })
+    .await;
+    match admitted {
+        Ok(Ok(admission)) => Ok(admission),
         _ => Err(ApiError::Unavailable(
             "the LRS is saturated with statement writes; nothing was stored, retry later".into(),
         )),
     }
+}
+
+/// The body size the request declares (`Content-Length`).
+fn declared_length(req: &HttpRequest) -> Option<usize> {
+    req.headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
 }
 
 /// Reads the whole body, answering 413 past the configured limit.
@@ -109,12 +153,7 @@ pub async fn read_body(
     payload: web::Payload,
     limit: usize,
 ) -> Result<web::Bytes, ApiError> {
-    let declared = req
-        .headers()
-        .get(actix_web::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit) {
+    if declared_length(req).is_some_and(|n| n > limit) {
         return Err(ApiError::PayloadTooLarge { limit });
     }
     collect_body(payload, limit).await

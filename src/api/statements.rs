@@ -67,7 +67,7 @@ pub async fn put(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let principal = authorize(&req, &state, Access::WriteStatements).await?;
-    let _slot = admit_write(&state).await?;
+    let _admitted = admit_write(&state, &req).await?;
     let params = Params::parse(req.query_string(), &["statementId"])?;
     let id = params
         .get("statementId")
@@ -146,7 +146,7 @@ pub async fn post(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let principal = authorize(&req, &state, Access::WriteStatements).await?;
-    let _slot = admit_write(&state).await?;
+    let _admitted = admit_write(&state, &req).await?;
     Params::parse(req.query_string(), &[])?;
     let (body, parts) = statements_body(&req, payload, &state).await?;
     let statements = match body {

@@ -254,6 +254,65 @@ async fn bodies_over_the_limit_get_413_with_a_json_error() {
     assert_eq!(app.statement_count().await, 0);
 }
 
+/// Statements with a 2 KB result extension each, `n` of them.
+fn padded_batch(n: usize) -> Value {
+    let pad = "x".repeat(2_000);
+    Value::Array(
+        (0..n)
+            .map(|_| {
+                let mut s = statement();
+                s["result"] = serde_json::json!({"extensions": {"http://example.com/pad": pad}});
+                s
+            })
+            .collect(),
+    )
+}
+
+/// Statement writes are admitted by body size (`api::WRITE_BODY_BUDGET_KIB`, 4 MiB): a
+/// declared body larger than the whole budget is admitted alone, not refused, and so is a
+/// chunked body, whose size is not known in advance.
+#[tokio::test]
+async fn writes_larger_than_the_body_budget_are_admitted_alone() {
+    let app = spawn_app().await;
+    let big = serde_json::to_vec(&padded_batch(2_500)).unwrap();
+    assert!(big.len() > 4 * 1024 * 1024, "{} bytes", big.len());
+    let r = app
+        .request(Method::POST, "/xapi/statements", V2)
+        .header("Content-Type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    assert_eq!(app.statement_count().await, 2_500);
+
+    // Chunked: a hand-written HTTP/1.1 request (reqwest sends a Content-Length).
+    use base64::Engine as _;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let body = serde_json::to_vec(&padded_batch(10)).unwrap();
+    let auth =
+        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", app.key, app.secret));
+    let host = app.address.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
+    let mut request = format!(
+        "POST /xapi/statements HTTP/1.1\r\nHost: {host}\r\nAuthorization: Basic {auth}\r\n\
+         X-Experience-API-Version: {V2}\r\nContent-Type: application/json\r\n\
+         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    )
+    .into_bytes();
+    for chunk in body.chunks(4_096) {
+        request.extend(format!("{:x}\r\n", chunk.len()).as_bytes());
+        request.extend(chunk);
+        request.extend(b"\r\n");
+    }
+    request.extend(b"0\r\n\r\n");
+    stream.write_all(&request).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert_eq!(app.statement_count().await, 2_510);
+}
+
 /// Browser content on another origin can call the LRS (CORS preflight and simple requests).
 #[tokio::test]
 async fn cors_allows_browser_content() {
