@@ -159,13 +159,12 @@ pub async fn run(args: Args) -> anyhow::Result<crate::summary::Summary> {
     }
     if args.put_only {
         print_put(&args, "warm server", steady);
-        if let Some(mut child) = server {
+        if let Some(child) = server {
             println!(
                 "server peak resident memory (VmHWM): {:.0} MB",
                 peak_rss_mb(child.id())?
             );
-            let _ = Command::new("kill").arg(child.id().to_string()).status();
-            let _ = child.wait();
+            stop(child);
         }
         return Ok(figures);
     }
@@ -262,7 +261,7 @@ pub async fn run(args: Args) -> anyhow::Result<crate::summary::Summary> {
         );
     }
 
-    if let Some(mut child) = server {
+    if let Some(child) = server {
         let peak = peak_rss_mb(child.id())?;
         println!("server peak resident memory (VmHWM): {peak:.0} MB");
         figures.check(
@@ -272,10 +271,15 @@ pub async fn run(args: Args) -> anyhow::Result<crate::summary::Summary> {
             "< 300",
             peak < 300.0,
         );
-        let _ = Command::new("kill").arg(child.id().to_string()).status();
-        let _ = child.wait();
+        stop(child);
     }
     Ok(figures)
+}
+
+/// Stops the server started by [`start_cairn`] (SIGTERM: it shuts down as in production).
+fn stop(mut child: Child) {
+    let _ = Command::new("kill").arg(child.id().to_string()).status();
+    let _ = child.wait();
 }
 
 fn print_put(args: &Args, when: &str, (p50, p95, p99, errors): (f64, f64, f64, usize)) {

@@ -95,10 +95,10 @@ pub async fn authorize(
 /// How long a statement write waits for a slot before the LRS answers 503.
 const WRITE_ADMISSION_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// The statement JSON admitted at once, in KiB. A parsed batch takes about 13 times its
-/// body in memory (`serde_json::Value`: 1,000 statements of 1.3 KB, about 17 MB), and eight
-/// clients posting batches of 1,000 held 150 MB of the server's heap (heaptrack, ingest
-/// benchmark). 4 MiB admits three such batches at once, which keep both cores busy.
+/// The statement JSON admitted at once, in KiB. Eight clients posting batches of 1,000
+/// statements (about 1.1 MB of JSON each) held 145 MB of the server's heap in parsed
+/// `serde_json::Value`s (heaptrack, ingest benchmark): about 17 times the JSON. 4 MiB admits
+/// three such batches at once; the benchmark's batch rates did not drop (README, Benchmarks).
 pub const WRITE_BODY_BUDGET_KIB: u32 = 4 * 1024;
 
 /// An admitted statement write: a slot and its body's share of the budget, until dropped.
