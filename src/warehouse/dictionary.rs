@@ -5,7 +5,7 @@ use super::schema::GOLD_RELATIONS;
 
 /// What each relation holds.
 const RELATIONS: &[(&str, &str)] = &[
-    ("silver_statement", "Silver: one typed row per statement as stored in PostgreSQL (voided ones flagged, raw JSON kept for rebuilds)."),
+    ("silver_statement", "Silver: one typed row per statement as stored in PostgreSQL (voided ones flagged). The statement's JSON stays in PostgreSQL (bronze), from which `cairn etl rebuild` reloads silver."),
     ("silver_statement_activity", "Silver bridge (view): the activities a statement mentions, by usage (object, parent, grouping, category, other, sub_*, target_*): object and parent rows from silver_statement, the others from silver_link_activity."),
     ("silver_statement_agent", "Silver bridge (view): the agents a statement mentions, by usage (actor, object, authority, instructor, team, member, context_*, sub_*, target_*): actor, object and authority rows from silver_statement, the others from silver_link_agent."),
     ("silver_link_activity", "Silver: the link rows to activities that silver_statement's columns do not hold (all but object and parent)."),
@@ -72,7 +72,6 @@ const COLUMNS: &[(&str, &str)] = &[
     ("authority_name", "Authority's name"),
     ("platform", "context.platform"),
     ("language", "context.language"),
-    ("raw_json", "The statement as stored (JSON)"),
     ("usage", "Where in the statement the activity or agent appears"),
     ("activity_iri", "Activity IRI"),
     ("ifi", "Inverse functional identifier"),

@@ -27,7 +27,8 @@ pub struct StatementRow<'a> {
     pub timestamp: i64,
     pub voided: bool,
     pub credential_id: Option<i64>,
-    /// The statement JSON as text (kept verbatim as `raw_json`).
+    /// The statement JSON as text (flattened into the typed columns; the statement itself
+    /// stays in PostgreSQL, the bronze layer).
     pub statement: &'a str,
 }
 
@@ -108,7 +109,6 @@ pub fn statement_columns() -> Vec<Col> {
         ("authority_name", S, "VARCHAR"),
         ("platform", S, "VARCHAR"),
         ("language", S, "VARCHAR"),
-        ("raw_json", S, "VARCHAR USING COMPRESSION uncompressed"),
         // Added in warehouse schema 2 (appended: old files gain them by ALTER TABLE).
         ("course_iri", S, "VARCHAR"),
         ("parent_iris", list_of_text(), "VARCHAR[]"),
@@ -177,7 +177,6 @@ pub struct StatementBuilder {
     authority_name: StringBuilder,
     platform: StringBuilder,
     language: StringBuilder,
-    raw_json: StringBuilder,
     course_iri: StringBuilder,
     parent_iris: ListBuilder<StringBuilder>,
     keys: KeyCache,
@@ -190,8 +189,8 @@ pub struct StatementBuilder {
 }
 
 impl StatementBuilder {
-    /// Builders for `rows` statements whose JSON totals about `json_bytes`.
-    pub fn new(rows: usize, json_bytes: usize) -> StatementBuilder {
+    /// Builders for `rows` statements.
+    pub fn new(rows: usize) -> StatementBuilder {
         let i = || Int64Builder::with_capacity(rows);
         let s = || StringBuilder::with_capacity(rows, rows * 24);
         let b = || BooleanBuilder::with_capacity(rows);
@@ -239,7 +238,6 @@ impl StatementBuilder {
             authority_name: s(),
             platform: s(),
             language: s(),
-            raw_json: StringBuilder::with_capacity(rows, json_bytes),
             course_iri: s(),
             parent_iris: ListBuilder::with_capacity(s(), rows),
             keys: KeyCache::default(),
@@ -302,7 +300,6 @@ impl StatementBuilder {
         self.authority_name.append_option(f.authority_name);
         self.platform.append_option(f.platform);
         self.language.append_option(f.language);
-        self.raw_json.append_value(row.statement);
         self.course_iri.append_option(f.course_iri);
         for p in &f.parent_iris {
             self.parent_iris.values().append_value(p);
@@ -360,7 +357,6 @@ impl StatementBuilder {
             Arc::new(self.authority_name.finish()),
             Arc::new(self.platform.finish()),
             Arc::new(self.language.finish()),
-            Arc::new(self.raw_json.finish()),
             Arc::new(self.course_iri.finish()),
             Arc::new(self.parent_iris.finish()),
             Arc::new(self.actor_key.finish()),
@@ -376,7 +372,7 @@ impl StatementBuilder {
 
 /// The `silver_statement` batch of a binary COPY batch of [`STATEMENT_COPY_COLUMNS`].
 pub fn statement_batch(copy: &Batch, run_id: i64) -> anyhow::Result<RecordBatch> {
-    let mut b = StatementBuilder::new(copy.rows, copy.bytes.len());
+    let mut b = StatementBuilder::new(copy.rows);
     let mut tuples = Tuples::new(&copy.bytes);
     while let Some(row) = StatementRow::decode(&mut tuples)? {
         b.append(&row, run_id);

@@ -56,6 +56,9 @@ fn lacks(c: &duckdb::Connection, column: &str) -> duckdb::Result<bool> {
 /// - Schema 3: gold's surrogate keys, filled by DuckDB's equivalent of [`keys::key`].
 /// - Schema 4: the bridge tables become views; their rows that `silver_statement`'s columns
 ///   hold are dropped, the others move to `silver_link_activity` / `silver_link_agent`.
+/// - Schema 5: `raw_json` (each statement's JSON, verbatim) is dropped. It was 90 % of the
+///   file and of what a run wrote, and the statement stays in PostgreSQL (bronze), from which
+///   `cairn etl rebuild` reloads silver.
 pub fn upgrade(c: &duckdb::Connection) -> duckdb::Result<()> {
     if lacks(c, "course_iri")? {
         c.execute_batch(
@@ -122,7 +125,21 @@ COMMIT;"
             ))?;
         }
     }
+    if has(c, "raw_json")? {
+        c.execute_batch("ALTER TABLE silver_statement DROP COLUMN raw_json")?;
+    }
     Ok(())
+}
+
+/// Whether `silver_statement` has `column`.
+fn has(c: &duckdb::Connection, column: &str) -> duckdb::Result<bool> {
+    let n: i64 = c.query_row(
+        "SELECT count(*) FROM duckdb_columns()
+         WHERE table_name = 'silver_statement' AND column_name = ?",
+        [column],
+        |r| r.get(0),
+    )?;
+    Ok(n > 0)
 }
 
 /// Whether `name` is a table (the bridges were tables holding every link row before schema 4).
@@ -202,17 +219,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_file_from_before_schema_2_is_upgraded_to_schema_4() {
+    fn a_file_from_before_schema_2_is_upgraded_to_schema_5() {
         let dir = std::env::temp_dir().join(format!("cairn-upgrade-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("warehouse.duckdb");
         {
             let c = duckdb::Connection::open(&path).unwrap();
-            let old: Vec<_> = statement_columns()
+            // Schema 1 ended with `raw_json` after `language`.
+            let mut old: Vec<_> = statement_columns()
                 .into_iter()
                 .take_while(|(n, _, _)| *n != "course_iri")
                 .collect();
+            old.push(("raw_json", arrow::datatypes::DataType::Utf8, "VARCHAR"));
             c.execute_batch(&table("silver_statement", &old)).unwrap();
             c.execute_batch(&table(
                 "silver_statement_activity",
@@ -230,6 +249,20 @@ mod tests {
         }
         drop(super::super::Warehouse::open(&path).unwrap());
         let c = duckdb::Connection::open(&path).unwrap();
+        // The Arrow appender matches by position: the upgraded table has today's columns in
+        // today's order.
+        let names: Vec<String> = c
+            .prepare(
+                "SELECT column_name FROM duckdb_columns()
+                 WHERE table_name = 'silver_statement' ORDER BY column_index",
+            )
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let expected: Vec<&str> = statement_columns().iter().map(|(n, _, _)| *n).collect();
+        assert_eq!(names, expected);
         let rows: Vec<(i64, Option<String>, String)> = c
             .prepare(
                 "SELECT seq, course_iri, CAST(parent_iris AS VARCHAR) FROM silver_statement

@@ -69,8 +69,8 @@ pub struct Flat<'a> {
     pub parent_iris: Vec<Cow<'a, str>>,
 }
 
-/// Flattens one statement (an unparseable text gives the row of an empty statement, as
-/// before: the raw JSON is kept either way).
+/// Flattens one statement (an unparseable text gives the row of an empty statement; the
+/// statement itself stays in PostgreSQL).
 pub fn flatten(json: &str) -> Flat<'_> {
     match fast::parse(json) {
         Some(flat) => flat,

@@ -83,12 +83,11 @@ pub fn parse_learner(value: &str) -> Result<String, FilterError> {
 }
 
 /// The columns reports read from gold's `stmt` (silver's statements that are neither voided
-/// nor voiding, with gold's keys), and the hashes they group by. An explicit list: reports
-/// never read the raw JSON, and DuckDB prunes what a report does not use. `actor_hash`,
-/// `object_hash` and `course_hash` are 64-bit hashes of the actor's IFI, the object id and the
-/// course IRI: grouping and counting distinct integers is about twice as fast as strings (a
-/// collision among the 10^5 keys of a large store has odds of about 10^-9); the strings shown
-/// come from `any_value` of the group.
+/// nor voiding, with gold's keys), and the hashes they group by. An explicit list: DuckDB
+/// prunes what a report does not use. `actor_hash`, `object_hash` and `course_hash` are
+/// 64-bit hashes of the actor's IFI, the object id and the course IRI: grouping and counting
+/// distinct integers is about twice as fast as strings (a collision among the 10^5 keys of a
+/// large store has odds of about 10^-9); the strings shown come from `any_value` of the group.
 const BASE_COLUMNS: &str =
     "seq, \"timestamp\", hash(coalesce(actor_ifi, 'anonymous')) AS actor_hash, \
      hash(object_id) AS object_hash, hash(course_iri) AS course_hash, \
