@@ -55,6 +55,7 @@ impl Warehouse {
                 ))
             });
             c.execute_batch("DETACH bi_snapshot")?;
+            super::allocator::release_freed_memory();
             copied?;
             std::fs::rename(&tmp, &target).map_err(|e| {
                 anyhow::anyhow!(
