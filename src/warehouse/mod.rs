@@ -10,11 +10,8 @@
 //! `insert_xid < B` is final. The warehouse records the `B` it has loaded up to (`etl_state`)
 //! in the same DuckDB transaction as the rows; the next run loads `[B_prev, B_new)`. Commits
 //! out of `seq` order, a run killed before its commit (DuckDB rolls the transaction back) and
-//! re-runs therefore neither skip nor repeat a row. A run with many statements to load takes
-//! them in parts of consecutive transactions, `[B_prev, B_1)`, `[B_1, B_2)`, …, each committed
-//! with its bound like a run of its own (`MAX_ROWS_PER_PART`). The price: a transaction left
-//! open for long anywhere on the PostgreSQL server holds the bound back (visible as lag in the
-//! status).
+//! re-runs therefore neither skip nor repeat a row. The price: a transaction left open for
+//! long anywhere on the PostgreSQL server holds the bound back (visible as lag in the status).
 
 mod allocator;
 pub mod dictionary;
@@ -75,13 +72,10 @@ pub struct Warehouse {
 /// What one run did.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
-    /// The id of the run's last part.
     pub run_id: i64,
     pub rows: i64,
     pub xid_bound: i64,
     pub millis: i64,
-    /// DuckDB transactions the run committed (see [`MAX_ROWS_PER_PART`]).
-    pub parts: i64,
 }
 
 /// Knobs for a run; the default is a normal run.
@@ -91,19 +85,7 @@ pub struct RunOptions {
     pub interrupt_before_commit: bool,
     /// Statements per Arrow batch (default 10,000); tests use tiny chunks.
     pub chunk_rows: Option<i64>,
-    /// Statements per part (default [`MAX_ROWS_PER_PART`]); tests use tiny parts.
-    pub part_rows: Option<i64>,
 }
-
-/// A run loads its statements in parts of about this many, each committed in a DuckDB
-/// transaction of its own: DuckDB holds a transaction's new rows uncompressed until its commit
-/// compresses and writes them, so the memory a run needs grew with its backlog. A full load of
-/// 304,717 statements (`cairn etl run`, peak resident memory, two runs each) peaked at
-/// 361–373 MB in one transaction in 4.3–4.7 s, and (one run each) at 329 MB in parts of
-/// 150,000 and 310 MB in parts of 100,000 in 5.2 s; smaller parts saved little more memory and
-/// cost time (two runs each: 50,000 311–325 MB in 6.5 s; 10,000 285–291 MB in 13 s). A part ends on a transaction-id boundary, so
-/// exactly-once holds part by part (module docs).
-pub const MAX_ROWS_PER_PART: i64 = 100_000;
 
 /// The ETL status shown by `cairn etl status` and `GET /api/v1/etl/status`.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -135,52 +117,6 @@ pub struct EtlStatus {
 struct State {
     xid_bound: i64,
     runs: i64,
-}
-
-/// What one part of a run loaded.
-struct Part {
-    run_id: i64,
-    rows: i64,
-    xid_bound: i64,
-    /// Whether committed statements remain below the snapshot's bound.
-    more: bool,
-}
-
-/// The statements `[lower, bound)` by `insert_xid`. Pre-migration rows have no insert_xid: they
-/// were all committed before the migration ran, so the first run (lower bound 0) takes them
-/// too. Later runs read an index range on statements_insert_xid. COPY takes no bound
-/// parameters; both bounds are integers we read ourselves.
-fn xid_range(lower: i64, bound: i64) -> String {
-    if lower == 0 {
-        format!("(s.insert_xid IS NULL OR s.insert_xid < {bound})")
-    } else {
-        format!("s.insert_xid >= {lower} AND s.insert_xid < {bound}")
-    }
-}
-
-/// The upper bound of the next part: `snapshot_bound` when `[lower, snapshot_bound)` holds at
-/// most `rows` statements, otherwise the transaction id of the statement `rows` places in,
-/// so that the part ends between two transactions (a transaction's statements are never
-/// split; one holding more than `rows` is a part of its own).
-async fn part_bound(
-    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
-    lower: i64,
-    snapshot_bound: i64,
-    rows: i64,
-) -> Result<i64, WarehouseError> {
-    let range = xid_range(lower, snapshot_bound);
-    let (first, at): (Option<i64>, Option<i64>) = sqlx::query_as(&format!(
-        "SELECT (SELECT min(s.insert_xid) FROM statements s WHERE {range}),
-                (SELECT s.insert_xid FROM statements s WHERE {range} AND s.insert_xid IS NOT NULL
-                 ORDER BY s.insert_xid OFFSET {rows} LIMIT 1)"
-    ))
-    .fetch_one(&mut **tx)
-    .await?;
-    Ok(match (first, at) {
-        (Some(first), Some(at)) if at > first => at,
-        (_, Some(at)) => at + 1,
-        _ => snapshot_bound,
-    })
 }
 
 fn locked_or(path: &Path, e: duckdb::Error) -> WarehouseError {
@@ -330,34 +266,6 @@ impl Warehouse {
     ) -> Result<RunReport, WarehouseError> {
         let _running = self.running.lock().await;
         let started = Instant::now();
-        let mut run = RunReport {
-            run_id: 0,
-            rows: 0,
-            xid_bound: 0,
-            millis: 0,
-            parts: 0,
-        };
-        loop {
-            let part = self.load_part(pool, options, Instant::now()).await?;
-            run.run_id = part.run_id;
-            run.rows += part.rows;
-            run.xid_bound = part.xid_bound;
-            run.parts += 1;
-            if !part.more {
-                break;
-            }
-        }
-        run.millis = started.elapsed().as_millis() as i64;
-        Ok(run)
-    }
-
-    /// Loads one part; on failure nothing of the part stays and the error is recorded.
-    async fn load_part(
-        &self,
-        pool: &PgPool,
-        options: &RunOptions,
-        started: Instant,
-    ) -> Result<Part, WarehouseError> {
         let result = self.load(pool, options, started).await;
         if let Err(e) = &result {
             // Nothing of a failed run stays: DuckDB drops the open transaction (as it does
@@ -384,23 +292,29 @@ impl Warehouse {
         pool: &PgPool,
         options: &RunOptions,
         started: Instant,
-    ) -> Result<Part, WarehouseError> {
+    ) -> Result<RunReport, WarehouseError> {
         let state = self.state().await?;
         let run_id = state.runs + 1;
         let mut tx = pool.begin().await?;
         sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             .execute(&mut *tx)
             .await?;
-        let snapshot_bound: i64 =
+        let bound: i64 =
             sqlx::query_scalar("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
                 .fetch_one(&mut *tx)
                 .await?;
         let lower = state.xid_bound;
-        let part_rows = options.part_rows.unwrap_or(MAX_ROWS_PER_PART).max(1);
-        let bound = part_bound(&mut tx, lower, snapshot_bound, part_rows).await?;
-        let range = xid_range(lower, bound);
         self.with_conn(|c| Ok(c.execute_batch("BEGIN TRANSACTION")?))
             .await?;
+        // Pre-migration rows have no insert_xid: they were all committed before the migration
+        // ran, so the first run (lower bound 0) takes them too. Later runs read [lower, bound),
+        // an index range on statements_insert_xid. COPY takes no bound parameters; both
+        // bounds are integers we read ourselves.
+        let range = if lower == 0 {
+            format!("(s.insert_xid IS NULL OR s.insert_xid < {bound})")
+        } else {
+            format!("s.insert_xid >= {lower} AND s.insert_xid < {bound}")
+        };
         let chunk = options.chunk_rows.unwrap_or(CHUNK).max(1) as usize;
         let (jobs, queue) = tokio::sync::mpsc::channel::<Job>(WORKERS);
         let queue = Arc::new(Mutex::new(queue));
@@ -533,11 +447,11 @@ impl Warehouse {
             Ok(())
         })
         .await?;
-        Ok(Part {
+        Ok(RunReport {
             run_id,
             rows: rows_loaded,
             xid_bound: bound,
-            more: bound < snapshot_bound,
+            millis,
         })
     }
 

@@ -34,13 +34,7 @@ pub fn spawn(
                 Ok(r) => {
                     if r.rows > 0 {
                         unpublished = true;
-                        tracing::info!(
-                            rows = r.rows,
-                            millis = r.millis,
-                            run = r.run_id,
-                            parts = r.parts,
-                            "etl run"
-                        );
+                        tracing::info!(rows = r.rows, millis = r.millis, run = r.run_id, "etl run");
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "etl run failed"),

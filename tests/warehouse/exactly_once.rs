@@ -81,7 +81,6 @@ async fn a_run_interrupted_before_its_commit_leaves_nothing_and_the_rerun_loads_
             &RunOptions {
                 interrupt_before_commit: true,
                 chunk_rows: Some(2),
-                ..Default::default()
             },
         )
         .await
@@ -119,45 +118,6 @@ async fn a_run_interrupted_before_its_commit_leaves_nothing_and_the_rerun_loads_
 }
 
 #[tokio::test]
-async fn a_backlog_is_loaded_in_parts_that_never_split_a_transaction() {
-    let app = spawn_app().await;
-    let w = Warehouse::open(&warehouse_path()).unwrap();
-    // Five batches, each stored in one PostgreSQL transaction.
-    for n in [1, 4, 2, 3, 1] {
-        let batch: Vec<_> = (0..n).map(|_| statement()).collect();
-        post_ok(&app, &json!(batch)).await;
-    }
-    let parts = RunOptions {
-        part_rows: Some(3),
-        ..Default::default()
-    };
-    let run = w.run_with(&app.pool, &parts).await.unwrap();
-    assert_eq!((run.rows, run.parts), (11, 5), "{run:?}");
-    // A part stops before the transaction holding its 4th statement; a transaction larger than
-    // a part (the batch of 4) is a part of its own.
-    let sizes: Vec<String> = crate::rows(
-        &w,
-        "SELECT count(*) FROM silver_statement GROUP BY run_id ORDER BY run_id",
-    )
-    .await
-    .into_iter()
-    .map(|mut r| r.remove(0))
-    .collect();
-    assert_eq!(sizes, ["1", "4", "2", "3", "1"]);
-    let again = w.run_with(&app.pool, &parts).await.unwrap();
-    assert_eq!((again.rows, again.parts), (0, 1));
-    assert_eq!(
-        value(
-            &w,
-            "SELECT count(DISTINCT statement_id) FROM silver_statement"
-        )
-        .await,
-        "11"
-    );
-    assert_eq!(w.status(&app.pool).await.unwrap().lag_statements, 0);
-}
-
-#[tokio::test]
 async fn concurrent_writers_and_interleaved_runs_match_postgres_statement_by_statement() {
     let app = std::sync::Arc::new(spawn_app().await);
     let path = warehouse_path();
@@ -192,7 +152,6 @@ async fn concurrent_writers_and_interleaved_runs_match_postgres_statement_by_sta
                 let options = RunOptions {
                     interrupt_before_commit: i == 5,
                     chunk_rows: Some(7), // many keyset pages per run
-                    part_rows: Some(10), // and several parts
                 };
                 let _ = w.run_with(&app.pool, &options).await;
                 tokio::time::sleep(Duration::from_millis(25)).await;
@@ -260,8 +219,8 @@ async fn rows_stored_before_the_insert_xid_migration_are_loaded_by_the_first_run
     post_ok(&app, &json!([statement(), statement()])).await;
     // Pages of 2: the legacy rows span two pages before the insert_xid walk starts.
     let small = RunOptions {
+        interrupt_before_commit: false,
         chunk_rows: Some(2),
-        ..Default::default()
     };
     w.run_with(&app.pool, &small).await.unwrap();
     post_ok(&app, &statement()).await;
