@@ -32,6 +32,7 @@ use std::time::{Duration, Instant};
 use cairn::xapi::prepare::{prepare, Assigned};
 use cairn::xapi::XapiVersion;
 use serde_json::{json, Value};
+use sqlx::Connection as _;
 
 use crate::summary::percentile;
 
@@ -251,9 +252,11 @@ pub async fn run(args: Args) -> anyhow::Result<crate::summary::Summary> {
         best_batch_rate >= 15_000.0,
     );
     if let Some(ratio) = best_ratio {
-        let low = copy_rates.iter().copied().fold(f64::INFINITY, f64::min);
-        let high = copy_rates.iter().copied().fold(0.0, f64::max);
         let copy = percentile(&mut copy_rates, 50.0);
+        let (low, high) = (
+            percentile(&mut copy_rates, 0.0),
+            percentile(&mut copy_rates, 100.0),
+        );
         println!(
             "{:<34} {:>14.0}   (range {low:.0}–{high:.0}, {} runs)",
             format!("COPY, same tables ({} statements)", args.copy_statements),
@@ -524,7 +527,6 @@ async fn create_copy_database(admin_url: &str) -> anyhow::Result<()> {
 /// including their link rows.
 async fn copy_rate(admin_url: &str, input: &CopyInput) -> anyhow::Result<f64> {
     let url = crate::db::database_url(admin_url, COPY_DATABASE)?;
-    use sqlx::Connection as _;
     let mut conn = sqlx::PgConnection::connect(&url).await?;
     sqlx::query("TRUNCATE statements, statement_agents, statement_activities RESTART IDENTITY")
         .execute(&mut conn)

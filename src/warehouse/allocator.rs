@@ -5,8 +5,9 @@
 //! Measured after each ETL commit during the ingest benchmark, jemalloc kept 100–272 MB
 //! resident for 3–73 MB allocated, and every next run started from there; with the decay set
 //! to zero, resident stayed within 5 MB of allocated. Purging its arenas after a commit takes
-//! the server back to what is in use. A DuckDB without its jemalloc (the symbol below absent)
-//! allocates with the C library's malloc, whose free pages `malloc_trim` returns.
+//! the server back to what is in use. Without that jemalloc (its symbol below absent, as may
+//! be the case for DuckDB compiled from source by the `bundled` feature; not measured), the
+//! fallback is `malloc_trim`, which returns the free pages of the C library's heap.
 
 use std::ffi::{c_char, c_int, c_void, CStr};
 use std::sync::OnceLock;

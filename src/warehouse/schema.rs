@@ -38,14 +38,7 @@ fn table(name: &str, cols: &[(&'static str, arrow::datatypes::DataType, &'static
 
 /// Whether `silver_statement` exists without `column` (a file from before that column).
 fn lacks(c: &duckdb::Connection, column: &str) -> duckdb::Result<bool> {
-    let missing: i64 = c.query_row(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'silver_statement'
-           AND NOT EXISTS (SELECT 1 FROM duckdb_columns()
-                           WHERE table_name = 'silver_statement' AND column_name = ?)",
-        [column],
-        |r| r.get(0),
-    )?;
-    Ok(missing > 0)
+    Ok(is_table(c, "silver_statement")? && !has(c, column)?)
 }
 
 /// Brings a warehouse file written by an older Cairn up to date, one transaction per step; no
