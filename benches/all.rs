@@ -1,12 +1,12 @@
 //! Every benchmark in one run, and their headline figures in one table beside the targets.
 //!
 //! `cargo bench --no-default-features --bench all -- [--statements 1000000] [--seconds 8]
-//!  [--repeats 3] [--copy-statements 200000] [--runs 21]`
+//!  [--repeats 3] [--runs 21]`
 //!
 //! Runs, in this order and each as its own program would (see their docs):
 //! - `ingest`: POST batches at several concurrencies against the release `cairn serve`, the
 //!   COPY limit in the same run, PUT latency at 500/s, the server's peak memory
-//!   (`--seconds`, `--repeats`, `--copy-statements`);
+//!   (`--seconds`, `--repeats`);
 //! - `queries`: statement query latency on a store of `--statements` (`--runs` per query);
 //! - `reports`: report latency on the warehouse of that store (`--runs` per report);
 //! - `etl`: bronze → gold throughput on `--statements` seeded by SQL and the lag at 2,000
@@ -37,7 +37,6 @@ struct Args {
     statements: String,
     seconds: String,
     repeats: String,
-    copy_statements: String,
     runs: String,
 }
 
@@ -46,7 +45,6 @@ fn args() -> Args {
         statements: "1000000".into(),
         seconds: "8".into(),
         repeats: "3".into(),
-        copy_statements: "200000".into(),
         runs: "21".into(),
     };
     let mut it = std::env::args().skip(1);
@@ -56,12 +54,10 @@ fn args() -> Args {
             "--statements" => a.statements = value(),
             "--seconds" => a.seconds = value(),
             "--repeats" => a.repeats = value(),
-            "--copy-statements" => a.copy_statements = value(),
             "--runs" => a.runs = value(),
             "--bench" => {}
             other => panic!(
-                "unknown argument {other}; use --statements N --seconds N --repeats N \
-                 --copy-statements N --runs N"
+                "unknown argument {other}; use --statements N --seconds N --repeats N --runs N"
             ),
         }
     }
@@ -89,7 +85,6 @@ async fn main() -> anyhow::Result<()> {
         ingest::run(ingest::Args::parse(flags(&[
             ("--seconds", &a.seconds),
             ("--repeats", &a.repeats),
-            ("--copy-statements", &a.copy_statements),
         ])))
         .await?,
     );
@@ -122,11 +117,11 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "Cairn benchmarks — machine: {machine}; PostgreSQL, Cairn and DuckDB on it; store size \
          {} statements; ingest {} s per \
-         scenario, COPY of {} statements; {} runs per query and report; medians of {} repeats; \
+         scenario, COPY of each batch-1000 run's statements; {} runs per query and report; \
+         medians of {} repeats; \
          {:.0} minutes in all",
         a.statements,
         a.seconds,
-        a.copy_statements,
         a.runs,
         a.repeats,
         started.elapsed().as_secs_f64() / 60.0

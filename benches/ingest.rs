@@ -1,15 +1,16 @@
 //! Ingest benchmark: how fast an LRS stores statements, next to what PostgreSQL itself allows.
 //!
-//! `cargo bench --bench ingest -- [--seconds 8] [--repeats 3] [--copy-statements 200000]`
+//! `cargo bench --bench ingest -- [--seconds 8] [--repeats 3]`
 //! `cargo bench --bench ingest -- --endpoint URL --key K --secret S` (any LRS with Basic auth)
 //! `cargo bench --bench ingest -- --put-only [--put-rate 500] [--put-seconds 10]` (PUT latency
 //! on the warm server only, with its CPU cost per statement)
 //!
 //! Without `--endpoint` it starts the release `cairn serve` as a child process on a fresh
 //! database (`cairn_bench_ingest` on `DATABASE_URL`'s server) and also measures:
-//! - the physical limit: the same statements, prepared by Cairn's own code, written with
-//!   `COPY` into the same tables and indexes (`cairn_bench_copy`), right after each run of a
-//!   batch-1,000 scenario, once the server is quiet; each run is compared with that COPY;
+//! - the physical limit: the statements of each run of a batch-1,000 scenario, prepared by
+//!   Cairn's own code, written with `COPY` into the same tables and indexes
+//!   (`cairn_bench_copy`) holding as many statements as Cairn's did when the run started,
+//!   right after the run, once the server is quiet; each run is compared with that COPY;
 //! - the server's peak resident memory (`VmHWM`);
 //! - the CPU cost of each batch scenario: CPU ms of the server and all PostgreSQL processes
 //!   per 1,000 statements stored (from `/proc`), steadier than a rate on a busy machine.
@@ -39,7 +40,6 @@ use crate::summary::percentile;
 pub struct Args {
     seconds: f64,
     repeats: usize,
-    copy_statements: usize,
     put_rate: f64,
     put_seconds: f64,
     /// Only the single-statement PUT latency (warm server), with its CPU cost.
@@ -56,7 +56,6 @@ impl Args {
         let mut a = Args {
             seconds: 8.0,
             repeats: 3,
-            copy_statements: 200_000,
             put_rate: 500.0,
             put_seconds: 10.0,
             put_only: false,
@@ -71,9 +70,6 @@ impl Args {
             match flag.as_str() {
                 "--seconds" => a.seconds = value().parse().expect("--seconds"),
                 "--repeats" => a.repeats = value().parse().expect("--repeats"),
-                "--copy-statements" => {
-                    a.copy_statements = value().parse().expect("--copy-statements")
-                }
                 "--put-rate" => a.put_rate = value().parse().expect("--put-rate"),
                 "--put-seconds" => a.put_seconds = value().parse().expect("--put-seconds"),
                 "--put-only" => a.put_only = true,
@@ -183,14 +179,14 @@ pub async fn run(args: Args) -> anyhow::Result<crate::summary::Summary> {
     // The physical limit is measured right after each run of a batch-1,000 scenario, and each
     // run is compared with the COPY that follows it: on a shared virtual machine the speed of
     // both moves by up to 2× within minutes, so a COPY measured once, minutes away from the
-    // runs, made the ratio as noisy as the machine.
-    let copy = args
-        .endpoint
-        .is_none()
-        .then(|| copy_input(args.copy_statements));
-    if copy.is_some() {
-        create_copy_database(&args.admin_url).await?;
-    }
+    // runs, made the ratio as noisy as the machine. The COPY writes the run's own statements
+    // into tables as large as Cairn's were when the run started: PostgreSQL inserts into
+    // larger indexes more slowly (a COPY of 50,000 statements into empty tables ran at
+    // 11,700–15,100/s, into tables of 163,000 at 9,500–11,600/s).
+    let mut copy = match args.endpoint {
+        None => Some(CopyDatabase::create(&args.admin_url).await?),
+        Some(_) => None,
+    };
     let mut copy_rates = Vec::new();
     // (median rate, median ratio to the COPY right after each run) of the best scenario.
     let mut best_batch = (0.0_f64, None::<f64>);
@@ -200,19 +196,22 @@ pub async fn run(args: Args) -> anyhow::Result<crate::summary::Summary> {
         let mut ratios = Vec::new();
         for _ in 0..args.repeats {
             let before = server_pid.map(cpu_seconds);
-            let (rate, sent) = ingest(&lrs, &mut generator, batch, clients, args.seconds).await?;
+            let (rate, sent, bodies) =
+                ingest(&lrs, &mut generator, batch, clients, args.seconds).await?;
             if let Some(before) = before {
                 let used = server_pid.map(cpu_seconds).unwrap_or(before) - before;
                 cpu_costs.push(used * 1000.0 * 1000.0 / sent.max(1) as f64);
             }
             rates.push(rate);
-            if let (1000, Some(input)) = (batch, &copy) {
+            if let (1000, Some(copy)) = (batch, &mut copy) {
                 // On a quiet machine: after the server's warehouse has loaded the run's
                 // statements and PostgreSQL's autovacuum is done, as COPY would run alone.
                 if let Some(pid) = server_pid {
                     wait_until_quiet(&lrs, pid).await?;
                 }
-                let limit = copy_rate(&args.admin_url, input).await?;
+                let stored_before = cairn_statements(&args.admin_url).await? - sent as i64;
+                copy.fill_to(stored_before).await?;
+                let limit = copy.rate_of(&bodies).await?;
                 copy_rates.push(limit);
                 ratios.push(rate / limit * 100.0);
             }
@@ -259,14 +258,14 @@ pub async fn run(args: Args) -> anyhow::Result<crate::summary::Summary> {
         );
         println!(
             "{:<34} {:>14.0}   (range {low:.0}–{high:.0}, {} runs)",
-            format!("COPY, same tables ({} statements)", args.copy_statements),
+            "COPY of each run, same tables",
             copy,
             copy_rates.len()
         );
         println!("{:<34} {:>13.0}%", "best batch-1000 rate / COPY", ratio);
         figures.add(
             "ingest",
-            "COPY into the same tables, statements/s (median; one after each batch-1000 run)",
+            "COPY of each batch-1000 run's statements into the same tables at the same size, statements/s (median)",
             format!("{copy:.0}"),
         );
         figures.check(
@@ -347,15 +346,15 @@ impl Lrs {
     }
 }
 
-/// Posts batches from `clients` concurrent loops for `seconds`; returns statements/s and how
-/// many were sent.
+/// Posts batches from `clients` concurrent loops for `seconds`; returns statements/s, how
+/// many were sent and the bodies sent (JSON arrays of statements).
 async fn ingest(
     lrs: &Lrs,
     generator: &mut impl Iterator<Item = Value>,
     batch: usize,
     clients: usize,
     seconds: f64,
-) -> anyhow::Result<(f64, usize)> {
+) -> anyhow::Result<(f64, usize, Vec<String>)> {
     // Bodies are generated before the clock starts.
     let estimate = ((seconds * 20_000.0) as usize / batch)
         .clamp(clients * 4, 400_000 / batch.max(1) + clients);
@@ -399,7 +398,12 @@ async fn ingest(
     for t in tasks {
         total += t.await??;
     }
-    Ok((total as f64 / started.elapsed().as_secs_f64(), total))
+    let rate = total as f64 / started.elapsed().as_secs_f64();
+    // Every body taken was sent: a failed one ends the run with an error.
+    let taken = next.load(std::sync::atomic::Ordering::Relaxed);
+    let mut bodies = std::sync::Arc::into_inner(bodies).expect("the clients are done");
+    bodies.truncate(taken);
+    Ok((rate, total, bodies))
 }
 
 /// Single-statement PUTs started at a fixed rate (open loop); latency percentiles in ms.
@@ -455,14 +459,98 @@ async fn put_latency(
     ))
 }
 
-/// The physical limit's input: `n` statements from the workload generator, prepared by
-/// Cairn's own code, as COPY text for Cairn's three statement tables. Built once per run.
-struct CopyInput {
-    statements: usize,
-    tables: Vec<(&'static str, String)>,
+/// The database the physical limit writes into: Cairn's tables and indexes, created once per
+/// run. It grows with Cairn's: before each COPY it is filled (untimed) to the number of
+/// statements Cairn's database held when the run started, then the run's statements are
+/// COPYed (timed). (Dropping a database makes PostgreSQL checkpoint, `checkpoints_req` up by
+/// one, so one database serves the whole run.)
+const COPY_DATABASE: &str = "cairn_bench_copy";
+
+/// Cairn's database in this benchmark.
+const INGEST_DATABASE: &str = "cairn_bench_ingest";
+
+struct CopyDatabase {
+    admin_url: String,
+    url: String,
+    /// Statements in it; the next one gets `seq` = `rows` + 1.
+    rows: i64,
+    /// Statements that fill it up to Cairn's size (another seed than the runs').
+    filler: Box<dyn Iterator<Item = Value> + Send>,
 }
 
-fn copy_input(n: usize) -> CopyInput {
+impl CopyDatabase {
+    async fn create(admin_url: &str) -> anyhow::Result<CopyDatabase> {
+        let url = crate::db::fresh_database(admin_url, COPY_DATABASE).await?;
+        let pool = cairn::store::connect(&url, 1).await?;
+        cairn::store::migrate(&pool).await?;
+        pool.close().await;
+        // One per benchmark run, kept to its end (the generator borrows it).
+        let work: &'static workload::Workload =
+            Box::leak(Box::new(workload::Workload::for_statements(10_000_000, 11)));
+        Ok(CopyDatabase {
+            admin_url: admin_url.to_string(),
+            url,
+            rows: 0,
+            filler: Box::new(work.statements(usize::MAX)),
+        })
+    }
+
+    /// Fills the tables (untimed) until they hold `size` statements.
+    async fn fill_to(&mut self, size: i64) -> anyhow::Result<()> {
+        while self.rows < size {
+            let n = (size - self.rows).min(50_000) as usize;
+            let statements: Vec<Value> = self.filler.by_ref().take(n).collect();
+            self.write(statements).await?;
+        }
+        Ok(())
+    }
+
+    /// COPYs the statements of `bodies` (JSON arrays); statements/s including their link rows.
+    async fn rate_of(&mut self, bodies: &[String]) -> anyhow::Result<f64> {
+        let mut statements = Vec::new();
+        for body in bodies {
+            statements.extend(serde_json::from_str::<Vec<Value>>(body)?);
+        }
+        self.write(statements).await
+    }
+
+    /// Writes statements with COPY, timing the COPYs alone; statements/s.
+    async fn write(&mut self, statements: Vec<Value>) -> anyhow::Result<f64> {
+        let count = statements.len();
+        let input = copy_input(statements, self.rows);
+        let mut conn = sqlx::PgConnection::connect(&self.url).await?;
+        let started = Instant::now();
+        for (sql, data) in &input {
+            let mut copy = conn.copy_in_raw(sql).await?;
+            for chunk in data.as_bytes().chunks(1 << 20) {
+                copy.send(chunk).await?;
+            }
+            copy.finish().await?;
+        }
+        let rate = count as f64 / started.elapsed().as_secs_f64();
+        self.rows += count as i64;
+        conn.close().await?;
+        // Its backend gone, its CPU is not counted in the next scenario's cost.
+        let mut admin = sqlx::PgConnection::connect(&self.admin_url).await?;
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            let backends: i64 =
+                sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = $1")
+                    .bind(COPY_DATABASE)
+                    .fetch_one(&mut admin)
+                    .await?;
+            if backends == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Ok(rate)
+    }
+}
+
+/// Statements prepared by Cairn's own code, as COPY text for Cairn's three statement tables
+/// (COPY command, data); `seq` numbers follow `after`.
+fn copy_input(statements: Vec<Value>, after: i64) -> Vec<(&'static str, String)> {
     let authority =
         json!({"objectType": "Agent", "account": {"homePage": "http://bench", "name": "copy"}});
     let assigned = Assigned {
@@ -470,16 +558,15 @@ fn copy_input(n: usize) -> CopyInput {
         authority: &authority,
         version: XapiVersion::V1_0_3,
     };
-    let mut statements = String::new();
+    let mut rows = String::new();
     let mut agents = String::new();
     let mut activities = String::new();
-    let work = workload::Workload::for_statements(n, 11);
-    for (i, s) in work.statements(n).enumerate() {
+    for (i, s) in statements.into_iter().enumerate() {
         let p = prepare(s, &assigned);
-        let seq = i + 1;
+        let seq = after + i as i64 + 1;
         let opt = |u: Option<uuid::Uuid>| u.map_or("\\N".to_string(), |u| u.to_string());
-        statements.push_str(&format!(
-            "1\t1\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
+        rows.push_str(&format!(
+            "1\t1\t{seq}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
             p.id,
             p.stored.to_rfc3339(),
             p.timestamp.to_rfc3339(),
@@ -496,66 +583,25 @@ fn copy_input(n: usize) -> CopyInput {
             activities.push_str(&format!("1\t{seq}\t{usage}\t{}\n", copy_text(iri)));
         }
     }
-    CopyInput {
-        statements: n,
-        tables: vec![
-            (
-                "COPY statements (store_id, credential_id, statement_id, stored, \"timestamp\", verb_iri, registration, statement_ref, voiding_target, statement) FROM STDIN",
-                statements,
-            ),
-            ("COPY statement_agents (store_id, seq, usage, ifi) FROM STDIN", agents),
-            ("COPY statement_activities (store_id, seq, usage, activity_iri) FROM STDIN", activities),
-        ],
-    }
+    vec![
+        (
+            "COPY statements (store_id, credential_id, seq, statement_id, stored, \"timestamp\", verb_iri, registration, statement_ref, voiding_target, statement) FROM STDIN",
+            rows,
+        ),
+        ("COPY statement_agents (store_id, seq, usage, ifi) FROM STDIN", agents),
+        ("COPY statement_activities (store_id, seq, usage, activity_iri) FROM STDIN", activities),
+    ]
 }
 
-/// The database the physical limit writes into: Cairn's tables and indexes, created once
-/// per run and emptied before each COPY by `TRUNCATE`. Dropping a database makes PostgreSQL
-/// checkpoint (`pg_stat_bgwriter.checkpoints_req` goes up by one), which a COPY after every
-/// batch-1,000 run would have done a dozen times in the middle of the scenarios.
-const COPY_DATABASE: &str = "cairn_bench_copy";
-
-async fn create_copy_database(admin_url: &str) -> anyhow::Result<()> {
-    let url = crate::db::fresh_database(admin_url, COPY_DATABASE).await?;
-    let pool = cairn::store::connect(&url, 1).await?;
-    cairn::store::migrate(&pool).await?;
-    pool.close().await;
-    Ok(())
-}
-
-/// The same statements written with COPY into Cairn's (emptied) tables; statements/s
-/// including their link rows.
-async fn copy_rate(admin_url: &str, input: &CopyInput) -> anyhow::Result<f64> {
-    let url = crate::db::database_url(admin_url, COPY_DATABASE)?;
+/// Statements in Cairn's database now.
+async fn cairn_statements(admin_url: &str) -> anyhow::Result<i64> {
+    let url = crate::db::database_url(admin_url, INGEST_DATABASE)?;
     let mut conn = sqlx::PgConnection::connect(&url).await?;
-    sqlx::query("TRUNCATE statements, statement_agents, statement_activities RESTART IDENTITY")
-        .execute(&mut conn)
+    let n = sqlx::query_scalar("SELECT count(*) FROM statements")
+        .fetch_one(&mut conn)
         .await?;
-    let started = Instant::now();
-    for (sql, data) in &input.tables {
-        let mut copy = conn.copy_in_raw(sql).await?;
-        for chunk in data.as_bytes().chunks(1 << 20) {
-            copy.send(chunk).await?;
-        }
-        copy.finish().await?;
-    }
-    let rate = input.statements as f64 / started.elapsed().as_secs_f64();
     conn.close().await?;
-    // Its backend gone, its CPU is not counted in the next scenario's cost.
-    let mut admin = sqlx::PgConnection::connect(admin_url).await?;
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline {
-        let backends: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = $1")
-                .bind(COPY_DATABASE)
-                .fetch_one(&mut admin)
-                .await?;
-        if backends == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    Ok(rate)
+    Ok(n)
 }
 
 /// Escapes a value for COPY's text format.
@@ -570,7 +616,7 @@ fn copy_text(s: &str) -> String {
 /// warehouse starts empty, like the database); returns it, its endpoint and an `all`
 /// credential.
 async fn start_cairn(admin_url: &str) -> anyhow::Result<(Child, String, String, String)> {
-    let url = crate::db::fresh_database(admin_url, "cairn_bench_ingest").await?;
+    let url = crate::db::fresh_database(admin_url, INGEST_DATABASE).await?;
     let data_dir = std::env::temp_dir().join("cairn-bench-ingest-data");
     if data_dir.exists() {
         std::fs::remove_dir_all(&data_dir)?;
