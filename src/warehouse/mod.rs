@@ -148,29 +148,10 @@ const DUCKDB_MEMORY_LIMIT: &str = "256MB";
 /// the README's memory run from 390–422 to 362–383 MB; the share of each was not measured.
 const DUCKDB_ALLOCATOR_FLUSH_THRESHOLD: &str = "8MB";
 
-/// Rows per row group in the warehouse's tables; DuckDB's default is 122,880. An ETL run of
-/// fewer rows than a row group went to DuckDB's WAL at its commit, and every 16 MB of WAL a
-/// checkpoint inside a commit recompressed each table's last row group whole: 2.2–2.8 s per
-/// such commit for runs of 35,000 statements into a warehouse of 300,000 (README, Benchmarks).
-/// With groups of 16,384 rows DuckDB compresses and writes a run's full groups while it
-/// appends them, and a checkpoint rewrites at most one small group (0.3–0.5 s). DuckDB does
-/// not keep the size in the file, so it is given at every open (an `ATTACH` option).
-const ROW_GROUP_SIZE: u32 = 16_384;
-
-/// The warehouse's catalog name on its connections (`USE`d, so SQL names tables bare).
-const CATALOG: &str = "warehouse";
-
-/// A path as a SQL string literal (ATTACH and COPY take no bound parameters).
-pub(crate) fn sql_literal(path: &Path) -> String {
-    format!("'{}'", path.display().to_string().replace('\'', "''"))
-}
-
 /// Opens a DuckDB file with extension auto-install/auto-load off: nothing is ever fetched
-/// from the network (research notes A1). Read-write, the file is attached to an in-memory
-/// database with the warehouse's row group size ([`ROW_GROUP_SIZE`]) as catalog [`CATALOG`];
-/// connections cloned from it need [`use_warehouse`].
+/// from the network (research notes A1).
 pub fn open_duckdb(path: &Path, read_only: bool) -> Result<duckdb::Connection, WarehouseError> {
-    let config = duckdb::Config::default()
+    let mut config = duckdb::Config::default()
         .enable_autoload_extension(false)?
         .with("autoinstall_known_extensions", "false")?
         .max_memory(DUCKDB_MEMORY_LIMIT)?
@@ -181,25 +162,9 @@ pub fn open_duckdb(path: &Path, read_only: bool) -> Result<duckdb::Connection, W
         // Freed memory is also returned between tasks, by the allocator's own threads.
         .with("allocator_background_threads", "true")?;
     if read_only {
-        let config = config.access_mode(duckdb::AccessMode::ReadOnly)?;
-        return duckdb::Connection::open_with_flags(path, config).map_err(|e| locked_or(path, e));
+        config = config.access_mode(duckdb::AccessMode::ReadOnly)?;
     }
-    // Where DuckDB spills, as for a file opened directly (an in-memory database would use
-    // `.tmp` in the working directory).
-    let config = config.with("temp_directory", format!("{}.tmp", path.display()))?;
-    let conn = duckdb::Connection::open_in_memory_with_flags(config)?;
-    conn.execute_batch(&format!(
-        "ATTACH {} AS {CATALOG} (ROW_GROUP_SIZE {ROW_GROUP_SIZE})",
-        sql_literal(path)
-    ))
-    .map_err(|e| locked_or(path, e))?;
-    use_warehouse(&conn)?;
-    Ok(conn)
-}
-
-/// Makes the warehouse the default catalog of a connection cloned from [`open_duckdb`]'s.
-fn use_warehouse(conn: &duckdb::Connection) -> Result<(), WarehouseError> {
-    Ok(conn.execute_batch(&format!("USE {CATALOG}"))?)
+    duckdb::Connection::open_with_flags(path, config).map_err(|e| locked_or(path, e))
 }
 
 impl Warehouse {
@@ -265,11 +230,7 @@ impl Warehouse {
             let idle = readers.lock().expect("reader pool lock").pop();
             let conn = match idle {
                 Some(c) => c,
-                None => {
-                    let conn = writer.lock().expect("duckdb connection lock").try_clone()?;
-                    use_warehouse(&conn)?;
-                    conn
-                }
+                None => writer.lock().expect("duckdb connection lock").try_clone()?,
             };
             let result = f(&conn);
             readers.lock().expect("reader pool lock").push(conn);
@@ -481,13 +442,6 @@ impl Warehouse {
                 ],
             )?;
             c.execute_batch("COMMIT")?;
-            // Each run's rows are checkpointed at once: with small row groups that rewrites at
-            // most one group per table, where DuckDB's own checkpoint (every 16 MB of WAL, inside
-            // a commit) compressed several runs' rows together (README, Benchmarks: Memory).
-            // The rows are committed either way; a checkpoint that fails is retried by the next.
-            if let Err(e) = c.execute_batch("CHECKPOINT") {
-                tracing::warn!(error = %e, "etl: the checkpoint after the run failed");
-            }
             allocator::release_freed_memory();
             tracing::debug!(secs = started.elapsed().as_secs_f64(), "etl: committed");
             Ok(())
@@ -541,46 +495,5 @@ impl Warehouse {
             .map(|t| ((Utc::now() - t).num_milliseconds().max(0) as f64) / 1000.0)
             .unwrap_or(0.0);
         Ok(status)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The row group size is an ATTACH option DuckDB does not keep in the file: every open
-    /// must give it, and a clone used by readers must see the warehouse's tables.
-    #[test]
-    fn the_warehouse_is_opened_with_small_row_groups_and_readers_see_its_tables() {
-        let dir = std::env::temp_dir().join(format!("cairn-row-groups-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("warehouse.duckdb");
-        let groups = |c: &duckdb::Connection, table: &str| -> i64 {
-            c.query_row(
-                &format!("SELECT count(DISTINCT row_group_id) FROM pragma_storage_info('{table}')"),
-                [],
-                |r| r.get(0),
-            )
-            .unwrap()
-        };
-        {
-            let c = open_duckdb(&path, false).unwrap();
-            c.execute_batch("CREATE TABLE t AS SELECT range AS i FROM range(40000)")
-                .unwrap();
-            assert_eq!(groups(&c, "t"), 3); // 16,384 + 16,384 + 7,232
-        }
-        let c = open_duckdb(&path, false).unwrap();
-        c.execute_batch("INSERT INTO t SELECT range FROM range(40000); CHECKPOINT")
-            .unwrap();
-        assert_eq!(groups(&c, "t"), 5);
-        let reader = c.try_clone().unwrap();
-        use_warehouse(&reader).unwrap();
-        let n: i64 = reader
-            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(n, 80_000);
-        drop((c, reader));
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::schema::GOLD_RELATIONS;
-use super::{sql_literal as literal, Warehouse, WarehouseError};
+use super::{Warehouse, WarehouseError};
 
 /// Gold relations published for BI: everything but the personal data (`dim_actor_pii` stays
 /// in the warehouse; BI users see pseudonymous actor keys).
@@ -14,6 +14,11 @@ pub fn bi_relations() -> impl Iterator<Item = &'static str> {
         .iter()
         .copied()
         .filter(|r| *r != "dim_actor_pii")
+}
+
+/// A path as a SQL string literal (ATTACH and COPY take no bound parameters).
+fn literal(path: &Path) -> String {
+    format!("'{}'", path.display().to_string().replace('\'', "''"))
 }
 
 fn remove_if_exists(p: &Path) -> Result<(), WarehouseError> {
