@@ -4,6 +4,7 @@
 //! `cargo bench --bench ingest -- --endpoint URL --key K --secret S` (any LRS with Basic auth)
 //! `cargo bench --bench ingest -- --put-only [--put-rate 500] [--put-seconds 10]` (PUT latency
 //! on the warm server only, with its CPU cost per statement)
+//! `cargo bench --bench ingest -- --only 1000x4` (one scenario, no PUT runs: for profiling)
 //!
 //! Without `--endpoint` it starts the release `cairn serve` as a child process on a fresh
 //! database (`cairn_bench_ingest` on `DATABASE_URL`'s server) and also measures:
@@ -44,6 +45,8 @@ pub struct Args {
     put_seconds: f64,
     /// Only the single-statement PUT latency (warm server), with its CPU cost.
     put_only: bool,
+    /// Only this `(batch, clients)` scenario, without the PUT latency runs (`--only 1000x4`).
+    only: Option<(usize, usize)>,
     endpoint: Option<String>,
     key: String,
     secret: String,
@@ -59,6 +62,7 @@ impl Args {
             put_rate: 500.0,
             put_seconds: 10.0,
             put_only: false,
+            only: None,
             endpoint: None,
             key: String::new(),
             secret: String::new(),
@@ -73,6 +77,14 @@ impl Args {
                 "--put-rate" => a.put_rate = value().parse().expect("--put-rate"),
                 "--put-seconds" => a.put_seconds = value().parse().expect("--put-seconds"),
                 "--put-only" => a.put_only = true,
+                "--only" => {
+                    let v = value();
+                    let (batch, clients) = v.split_once('x').expect("--only BATCHxCLIENTS");
+                    let n = |s: &str| s.parse().expect("--only BATCHxCLIENTS");
+                    let only = (n(batch), n(clients));
+                    assert!(SCENARIOS.contains(&only), "--only {v}: no such scenario");
+                    a.only = Some(only);
+                }
                 "--endpoint" => a.endpoint = Some(value().trim_end_matches('/').to_string()),
                 "--key" => a.key = value(),
                 "--secret" => a.secret = value(),
@@ -155,10 +167,18 @@ pub async fn run(args: Args) -> anyhow::Result<crate::summary::Summary> {
     // same rate warm it up (connections, caches; not counted). The batch scenarios then drive
     // the server at its maximum, and the same measurement right after them shows what the
     // backlog they leave (the warehouse catching up, PostgreSQL's autovacuum) does to it.
-    put_latency(&lrs, &mut generator, args.put_rate, 3.0).await?;
+    // `--only` skips the PUT runs (no latency figures then).
+    let put_seconds = if args.only.is_some() {
+        0.0
+    } else {
+        args.put_seconds
+    };
+    if args.only.is_none() {
+        put_latency(&lrs, &mut generator, args.put_rate, 3.0).await?;
+    }
     let before = server_pid.map(cpu_seconds);
-    let steady = put_latency(&lrs, &mut generator, args.put_rate, args.put_seconds).await?;
-    if let (Some(pid), Some(before)) = (server_pid, before) {
+    let steady = put_latency(&lrs, &mut generator, args.put_rate, put_seconds).await?;
+    if let (Some(pid), Some(before), None) = (server_pid, before, args.only) {
         let puts = args.put_rate * args.put_seconds;
         println!(
             "PUT CPU (server and PostgreSQL): {:.2} ms per statement",
@@ -190,7 +210,10 @@ pub async fn run(args: Args) -> anyhow::Result<crate::summary::Summary> {
     let mut copy_rates = Vec::new();
     // (median rate, median ratio to the COPY right after each run) of the best scenario.
     let mut best_batch = (0.0_f64, None::<f64>);
-    for (batch, clients) in SCENARIOS {
+    for (batch, clients) in SCENARIOS
+        .into_iter()
+        .filter(|s| args.only.is_none_or(|only| only == *s))
+    {
         let mut rates = Vec::new();
         let mut cpu_costs = Vec::new();
         let mut ratios = Vec::new();
@@ -278,11 +301,12 @@ pub async fn run(args: Args) -> anyhow::Result<crate::summary::Summary> {
     }
 
     println!();
-    let after = put_latency(&lrs, &mut generator, args.put_rate, args.put_seconds).await?;
-    for (when, latency) in [
+    let after = put_latency(&lrs, &mut generator, args.put_rate, put_seconds).await?;
+    let latencies = [
         ("warm server", steady),
         ("right after the batch scenarios", after),
-    ] {
+    ];
+    for (when, latency) in latencies.into_iter().filter(|_| args.only.is_none()) {
         print_put(&args, when, latency);
         let (p50, p95, p99, errors) = latency;
         let errors = if errors > 0 {

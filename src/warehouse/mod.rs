@@ -14,6 +14,7 @@
 //! long anywhere on the PostgreSQL server holds the bound back (visible as lag in the status).
 
 mod allocator;
+mod checkpoint;
 pub mod dictionary;
 pub mod extract;
 pub mod flatten;
@@ -67,6 +68,37 @@ pub struct Warehouse {
     readers: Arc<Mutex<Vec<duckdb::Connection>>>,
     /// Runs are serialized: one load at a time.
     running: tokio::sync::Mutex<()>,
+    /// When the ETL last checkpointed (see `checkpoint`).
+    checkpoints: Arc<Mutex<checkpoint::Policy>>,
+}
+
+/// Rows in `silver_statement`.
+fn silver_rows(c: &duckdb::Connection) -> duckdb::Result<i64> {
+    c.query_row("SELECT count(*) FROM silver_statement", [], |r| r.get(0))
+}
+
+/// Checkpoints after a committed run when the policy says so. A failed checkpoint is logged
+/// and stays due: the next run tries again.
+fn checkpoint_if_due(
+    c: &duckdb::Connection,
+    policy: &Mutex<checkpoint::Policy>,
+) -> Result<(), WarehouseError> {
+    let rows = silver_rows(c)?;
+    let mut policy = policy.lock().expect("checkpoint policy lock");
+    if !policy.due(rows, Instant::now()) {
+        return Ok(());
+    }
+    let started = Instant::now();
+    match c.execute_batch("CHECKPOINT") {
+        Ok(()) => {
+            policy.done(rows, Instant::now());
+            allocator::release_freed_memory();
+            let secs = started.elapsed().as_secs_f64();
+            tracing::debug!(rows, secs, "etl: checkpointed");
+        }
+        Err(e) => tracing::debug!(error = %e, "etl: checkpoint deferred to the next run"),
+    }
+    Ok(())
 }
 
 /// What one run did.
@@ -160,7 +192,9 @@ pub fn open_duckdb(path: &Path, read_only: bool) -> Result<duckdb::Connection, W
             DUCKDB_ALLOCATOR_FLUSH_THRESHOLD,
         )?
         // Freed memory is also returned between tasks, by the allocator's own threads.
-        .with("allocator_background_threads", "true")?;
+        .with("allocator_background_threads", "true")?
+        // The ETL checkpoints by itself (`checkpoint`); DuckDB's own threshold is the net.
+        .with("checkpoint_threshold", checkpoint::WAL_SAFETY_NET)?;
     if read_only {
         config = config.access_mode(duckdb::AccessMode::ReadOnly)?;
     }
@@ -179,8 +213,10 @@ impl Warehouse {
         schema::upgrade(&conn)?;
         conn.execute_batch(&schema::silver())?;
         conn.execute_batch(schema::GOLD)?;
+        let rows = silver_rows(&conn)?;
         Ok(Warehouse {
             path: path.to_path_buf(),
+            checkpoints: Arc::new(Mutex::new(checkpoint::Policy::new(rows, Instant::now()))),
             conn: Arc::new(Mutex::new(conn)),
             readers: Arc::new(Mutex::new(Vec::new())),
             running: tokio::sync::Mutex::new(()),
@@ -411,6 +447,7 @@ impl Warehouse {
             return Err(WarehouseError::Interrupted);
         }
         let millis = started.elapsed().as_millis() as i64;
+        let checkpoints = self.checkpoints.clone();
         self.with_conn(move |c| {
             // A void that arrives after its target was loaded (or before it) flags the target;
             // gold only shows statements that are neither voided nor voiding.
@@ -444,7 +481,7 @@ impl Warehouse {
             c.execute_batch("COMMIT")?;
             allocator::release_freed_memory();
             tracing::debug!(secs = started.elapsed().as_secs_f64(), "etl: committed");
-            Ok(())
+            checkpoint_if_due(c, &checkpoints)
         })
         .await?;
         Ok(RunReport {
@@ -495,5 +532,38 @@ impl Warehouse {
             .map(|t| ((Utc::now() - t).num_milliseconds().max(0) as f64) / 1000.0)
             .unwrap_or(0.0);
         Ok(status)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A run's rows stay in the WAL until the policy calls for a checkpoint, which writes
+    /// them into the file and empties the WAL.
+    #[test]
+    fn rows_stay_in_the_wal_until_a_checkpoint_is_due() {
+        let dir = std::env::temp_dir().join(format!("cairn-checkpoint-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("warehouse.duckdb");
+        let wal = || std::fs::metadata(dir.join("warehouse.duckdb.wal")).map_or(0, |m| m.len());
+        let warehouse = Warehouse::open(&path).unwrap();
+        let writer = warehouse.conn.lock().unwrap();
+        writer
+            .execute_batch(
+                "CHECKPOINT; INSERT INTO silver_statement (seq, voided) VALUES (1, false)",
+            )
+            .unwrap();
+        let policy = Mutex::new(checkpoint::Policy::new(0, Instant::now()));
+        checkpoint_if_due(&writer, &policy).unwrap();
+        assert!(wal() > 0, "not due: the row is still in the WAL");
+        let long_ago = Instant::now() - checkpoint::MAX_AGE;
+        *policy.lock().unwrap() = checkpoint::Policy::new(0, long_ago);
+        checkpoint_if_due(&writer, &policy).unwrap();
+        assert_eq!(wal(), 0, "checkpointed");
+        assert!(!policy.lock().unwrap().due(1, Instant::now()), "recorded");
+        drop(writer);
+        drop(warehouse);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

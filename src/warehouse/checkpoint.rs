@@ -1,0 +1,82 @@
+//! When the warehouse's appended rows are written into compressed row groups (a DuckDB
+//! checkpoint).
+//!
+//! DuckDB checkpoints by itself when its WAL passes `checkpoint_threshold` (16 MB by default):
+//! under ingest every second or third ETL run. Each such checkpoint compresses the table's last,
+//! partly filled row group again with the rows added since, and the checkpoint that completes a
+//! row group (122,880 rows) after several partial ones was the expensive one: 0.7–1.4 s of CPU
+//! and +170–250 MB of memory where the others took 0.1 s (DuckDB 1.5.6, 74,000 statements
+//! appended in 16 to 32 runs to a silver table of 200,000; README, Benchmarks → Memory).
+//!
+//! So the automatic threshold is raised to a safety net ([`WAL_SAFETY_NET`]) and the ETL
+//! checkpoints itself once `silver_statement` has completed a row group since the last
+//! checkpoint, so each row group is compressed about once; and at least every [`MAX_AGE`]
+//! while rows wait, so a quiet server does not keep them uncompressed in memory for long.
+
+use std::time::{Duration, Instant};
+
+/// DuckDB's rows per row group (its default, which Cairn does not change).
+pub const ROW_GROUP_ROWS: i64 = 122_880;
+
+/// The longest appended rows wait for a checkpoint when no row group completes.
+pub const MAX_AGE: Duration = Duration::from_secs(600);
+
+/// DuckDB's own `checkpoint_threshold`, above the WAL of a full row group of statements with
+/// their link rows (about 70 MB; 16 MB of WAL held about 28,000 statements): it checkpoints by itself only if the ETL's checkpoints keep
+/// failing.
+pub const WAL_SAFETY_NET: &str = "512MB";
+
+/// The rows of `silver_statement` at the last checkpoint, and when it happened.
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    rows: i64,
+    at: Instant,
+}
+
+impl Policy {
+    /// A policy for a table of `rows` rows, all of them checkpointed (as after opening it).
+    pub fn new(rows: i64, now: Instant) -> Policy {
+        Policy { rows, at: now }
+    }
+
+    /// Whether to checkpoint now that the table has `rows` rows.
+    pub fn due(&self, rows: i64, now: Instant) -> bool {
+        let completed_a_group = rows / ROW_GROUP_ROWS > self.rows / ROW_GROUP_ROWS;
+        let waited = rows != self.rows && now.duration_since(self.at) >= MAX_AGE;
+        completed_a_group || waited
+    }
+
+    /// Records a checkpoint of a table of `rows` rows.
+    pub fn done(&mut self, rows: i64, now: Instant) {
+        *self = Policy::new(rows, now);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn due_once_a_row_group_completes_or_rows_waited_too_long() {
+        let start = Instant::now();
+        let mut p = Policy::new(100_000, start);
+        assert!(!p.due(100_000, start), "nothing new");
+        assert!(
+            !p.due(ROW_GROUP_ROWS - 1, start),
+            "the first group is not full yet"
+        );
+        assert!(p.due(ROW_GROUP_ROWS, start), "the first group is full");
+        p.done(ROW_GROUP_ROWS + 1, start);
+        assert!(!p.due(2 * ROW_GROUP_ROWS - 1, start));
+        assert!(
+            p.due(3 * ROW_GROUP_ROWS + 5, start),
+            "a run spanning groups"
+        );
+        let later = start + MAX_AGE;
+        assert!(p.due(ROW_GROUP_ROWS + 2, later), "rows waited MAX_AGE");
+        assert!(
+            !p.due(ROW_GROUP_ROWS + 1, later),
+            "no new rows: nothing to write"
+        );
+    }
+}
