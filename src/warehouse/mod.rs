@@ -96,7 +96,7 @@ fn checkpoint_if_due(
             let secs = started.elapsed().as_secs_f64();
             tracing::debug!(rows, secs, "etl: checkpointed");
         }
-        Err(e) => tracing::debug!(error = %e, "etl: checkpoint deferred to the next run"),
+        Err(e) => tracing::warn!(error = %e, "warehouse checkpoint failed; the next run retries"),
     }
     Ok(())
 }
