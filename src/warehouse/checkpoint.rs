@@ -30,29 +30,40 @@ pub const MAX_AGE: Duration = Duration::from_secs(600);
 /// by itself only if the ETL's checkpoints keep failing.
 pub const WAL_SAFETY_NET: &str = "512MB";
 
-/// The rows of `silver_statement` at the last checkpoint, and when it happened.
+/// The rows of `silver_statement` now and at the last checkpoint, and when that was. The ETL
+/// only appends, so the rows are counted once at open and then from what each run loaded.
 #[derive(Debug, Clone, Copy)]
 pub struct Policy {
     rows: i64,
+    checkpointed: i64,
     at: Instant,
 }
 
 impl Policy {
     /// A policy for a table of `rows` rows, all of them checkpointed (as after opening it).
     pub fn new(rows: i64, now: Instant) -> Policy {
-        Policy { rows, at: now }
+        Policy {
+            rows,
+            checkpointed: rows,
+            at: now,
+        }
     }
 
-    /// Whether to checkpoint now that the table has `rows` rows.
-    pub fn due(&self, rows: i64, now: Instant) -> bool {
-        let completed_a_group = rows / ROW_GROUP_ROWS > self.rows / ROW_GROUP_ROWS;
-        let waited = rows != self.rows && now.duration_since(self.at) >= MAX_AGE;
+    /// Records `rows` more rows committed to the table.
+    pub fn appended(&mut self, rows: i64) {
+        self.rows += rows;
+    }
+
+    /// Whether to checkpoint now.
+    pub fn due(&self, now: Instant) -> bool {
+        let completed_a_group = self.rows / ROW_GROUP_ROWS > self.checkpointed / ROW_GROUP_ROWS;
+        let waited = self.rows != self.checkpointed && now.duration_since(self.at) >= MAX_AGE;
         completed_a_group || waited
     }
 
-    /// Records a checkpoint of a table of `rows` rows.
-    pub fn done(&mut self, rows: i64, now: Instant) {
-        *self = Policy::new(rows, now);
+    /// Records a checkpoint of the table as it is now.
+    pub fn done(&mut self, now: Instant) {
+        *self = Policy::new(self.rows, now);
     }
 }
 
@@ -60,27 +71,31 @@ impl Policy {
 mod tests {
     use super::*;
 
+    /// The policy after `appended` rows on a table of 100,000 checkpointed at `start`.
+    fn after(appended: i64, start: Instant) -> Policy {
+        let mut p = Policy::new(100_000, start);
+        p.appended(appended);
+        p
+    }
+
     #[test]
     fn due_once_a_row_group_completes_or_rows_waited_too_long() {
         let start = Instant::now();
-        let mut p = Policy::new(100_000, start);
-        assert!(!p.due(100_000, start), "nothing new");
+        assert!(!after(0, start).due(start), "nothing new");
+        let to_full = ROW_GROUP_ROWS - 100_000;
         assert!(
-            !p.due(ROW_GROUP_ROWS - 1, start),
+            !after(to_full - 1, start).due(start),
             "the first group is not full yet"
         );
-        assert!(p.due(ROW_GROUP_ROWS, start), "the first group is full");
-        p.done(ROW_GROUP_ROWS + 1, start);
-        assert!(!p.due(2 * ROW_GROUP_ROWS - 1, start));
-        assert!(
-            p.due(3 * ROW_GROUP_ROWS + 5, start),
-            "a run spanning groups"
-        );
+        assert!(after(to_full, start).due(start), "the first group is full");
+        let mut p = after(to_full + 1, start);
+        p.done(start);
+        p.appended(ROW_GROUP_ROWS - 2);
+        assert!(!p.due(start), "the second group is one row short");
+        p.appended(2 * ROW_GROUP_ROWS);
+        assert!(p.due(start), "a run spanning groups");
         let later = start + MAX_AGE;
-        assert!(p.due(ROW_GROUP_ROWS + 2, later), "rows waited MAX_AGE");
-        assert!(
-            !p.due(ROW_GROUP_ROWS + 1, later),
-            "no new rows: nothing to write"
-        );
+        assert!(after(1, start).due(later), "rows waited MAX_AGE");
+        assert!(!after(0, start).due(later), "no new rows: nothing to write");
     }
 }

@@ -72,33 +72,24 @@ pub struct Warehouse {
     checkpoints: Arc<Mutex<checkpoint::Policy>>,
 }
 
-/// Rows in `silver_statement`.
-fn silver_rows(c: &duckdb::Connection) -> duckdb::Result<i64> {
-    c.query_row("SELECT count(*) FROM silver_statement", [], |r| r.get(0))
-}
-
-/// Checkpoints after a committed run when the policy says so. A failed checkpoint is logged
-/// and stays due: the next run tries again.
-fn checkpoint_if_due(
-    c: &duckdb::Connection,
-    policy: &Mutex<checkpoint::Policy>,
-) -> Result<(), WarehouseError> {
-    let rows = silver_rows(c)?;
+/// Records a committed run's `appended` statements and checkpoints when the policy says so.
+/// A failed checkpoint is logged and stays due: the next run tries again.
+fn checkpoint_if_due(c: &duckdb::Connection, policy: &Mutex<checkpoint::Policy>, appended: i64) {
     let mut policy = policy.lock().expect("checkpoint policy lock");
-    if !policy.due(rows, Instant::now()) {
-        return Ok(());
+    policy.appended(appended);
+    if !policy.due(Instant::now()) {
+        return;
     }
     let started = Instant::now();
     match c.execute_batch("CHECKPOINT") {
         Ok(()) => {
-            policy.done(rows, Instant::now());
+            policy.done(Instant::now());
             allocator::release_freed_memory();
             let secs = started.elapsed().as_secs_f64();
-            tracing::debug!(rows, secs, "etl: checkpointed");
+            tracing::debug!(secs, "etl: checkpointed");
         }
         Err(e) => tracing::warn!(error = %e, "warehouse checkpoint failed; the next run retries"),
     }
-    Ok(())
 }
 
 /// What one run did.
@@ -213,7 +204,7 @@ impl Warehouse {
         schema::upgrade(&conn)?;
         conn.execute_batch(&schema::silver())?;
         conn.execute_batch(schema::GOLD)?;
-        let rows = silver_rows(&conn)?;
+        let rows = conn.query_row("SELECT count(*) FROM silver_statement", [], |r| r.get(0))?;
         Ok(Warehouse {
             path: path.to_path_buf(),
             checkpoints: Arc::new(Mutex::new(checkpoint::Policy::new(rows, Instant::now()))),
@@ -481,7 +472,8 @@ impl Warehouse {
             c.execute_batch("COMMIT")?;
             allocator::release_freed_memory();
             tracing::debug!(secs = started.elapsed().as_secs_f64(), "etl: committed");
-            checkpoint_if_due(c, &checkpoints)
+            checkpoint_if_due(c, &checkpoints, rows_loaded);
+            Ok(())
         })
         .await?;
         Ok(RunReport {
@@ -555,13 +547,13 @@ mod tests {
             )
             .unwrap();
         let policy = Mutex::new(checkpoint::Policy::new(0, Instant::now()));
-        checkpoint_if_due(&writer, &policy).unwrap();
+        checkpoint_if_due(&writer, &policy, 1);
         assert!(wal() > 0, "not due: the row is still in the WAL");
         let long_ago = Instant::now() - checkpoint::MAX_AGE;
         *policy.lock().unwrap() = checkpoint::Policy::new(0, long_ago);
-        checkpoint_if_due(&writer, &policy).unwrap();
+        checkpoint_if_due(&writer, &policy, 1);
         assert_eq!(wal(), 0, "checkpointed");
-        assert!(!policy.lock().unwrap().due(1, Instant::now()), "recorded");
+        assert!(!policy.lock().unwrap().due(Instant::now()), "recorded");
         drop(writer);
         drop(warehouse);
         std::fs::remove_dir_all(&dir).unwrap();
