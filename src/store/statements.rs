@@ -141,7 +141,9 @@ async fn insert_rows(
     let registrations: Vec<Option<Uuid>> = batch.iter().map(|p| p.registration).collect();
     let refs: Vec<Option<Uuid>> = batch.iter().map(|p| p.statement_ref).collect();
     let targets: Vec<Option<Uuid>> = batch.iter().map(|p| p.voiding_target).collect();
-    let bodies: Vec<String> = batch.iter().map(|p| p.statement.to_string()).collect();
+    // `serde_json::to_string`, not `Value`'s `Display`, which writes every token through a
+    // `fmt::Formatter` and took 15 % of the server's CPU for a batch (callgrind).
+    let bodies: Vec<String> = batch.iter().map(|p| json_text(&p.statement)).collect();
     let agents = LinkColumns::of(batch, |p| &p.agents);
     let activities = LinkColumns::of(batch, |p| &p.activities);
     // Link rows are joined to the rows actually inserted, so an id that existed already gets
@@ -193,6 +195,11 @@ async fn insert_rows(
     .bind(&activities.key)
     .fetch_all(&mut **tx)
     .await
+}
+
+/// A JSON value as text.
+fn json_text(v: &Value) -> String {
+    serde_json::to_string(v).expect("a serde_json::Value always serialises")
 }
 
 /// A batch's link rows as parallel arrays; `statement` is the 1-based position of the

@@ -8,7 +8,7 @@ use super::ifi;
 
 /// Every Activity with a `definition` in a statement, in order of appearance: the object,
 /// contextActivities, and the same inside a SubStatement (Data §2.4.4.1, §2.4.6.2).
-pub fn activities(statement: &Value) -> Vec<(String, Map<String, Value>)> {
+pub fn activities(statement: &Value) -> Vec<(&str, &Map<String, Value>)> {
     let mut out = Vec::new();
     collect_activities(statement, &mut out);
     if let Some(sub) = statement
@@ -20,8 +20,8 @@ pub fn activities(statement: &Value) -> Vec<(String, Map<String, Value>)> {
     out
 }
 
-fn collect_activities(s: &Value, out: &mut Vec<(String, Map<String, Value>)>) {
-    let mut push = |a: &Value| {
+fn collect_activities<'a>(s: &'a Value, out: &mut Vec<(&'a str, &'a Map<String, Value>)>) {
+    let mut push = |a: &'a Value| {
         let is_activity = a
             .get("objectType")
             .and_then(Value::as_str)
@@ -31,13 +31,13 @@ fn collect_activities(s: &Value, out: &mut Vec<(String, Map<String, Value>)>) {
             a.get("id").and_then(Value::as_str),
             a.get("definition"),
         ) {
-            out.push((id.to_string(), def.clone()));
+            out.push((id, def));
         }
     };
     if let Some(o) = s.get("object") {
         push(o);
     }
-    if let Some(Value::Object(ca)) = s.pointer("/context/contextActivities") {
+    if let Some(Value::Object(ca)) = s.get("context").and_then(|c| c.get("contextActivities")) {
         for list in ca.values() {
             match list {
                 Value::Array(items) => items.iter().for_each(&mut push),
@@ -83,7 +83,7 @@ pub fn activity_object(id: &str, definition: Option<Value>) -> Value {
 /// Every (IFI key, name) pair of the named Agents and identified Groups in a statement:
 /// actor, object, authority, instructor, team, 2.0 contextAgents/contextGroups, Group members,
 /// and the same inside a SubStatement.
-pub fn agent_names(statement: &Value) -> Vec<(String, String)> {
+pub fn agent_names(statement: &Value) -> Vec<(String, &str)> {
     let mut out = Vec::new();
     collect_agents(statement, &mut out);
     if let Some(sub) = statement
@@ -95,22 +95,18 @@ pub fn agent_names(statement: &Value) -> Vec<(String, String)> {
     out
 }
 
-fn collect_agents(s: &Value, out: &mut Vec<(String, String)>) {
-    let mut candidates: Vec<&Value> = Vec::new();
-    for p in [
-        "/actor",
-        "/object",
-        "/authority",
-        "/context/instructor",
-        "/context/team",
-    ] {
-        candidates.extend(s.pointer(p));
+fn collect_agents<'a>(s: &'a Value, out: &mut Vec<(String, &'a str)>) {
+    // `get` chains, not `Value::pointer`, which unescapes every path segment it is given.
+    let context = s.get("context");
+    let mut candidates: Vec<&'a Value> = Vec::new();
+    for p in ["actor", "object", "authority"] {
+        candidates.extend(s.get(p));
     }
-    for (list, inner) in [
-        ("/context/contextAgents", "agent"),
-        ("/context/contextGroups", "group"),
-    ] {
-        if let Some(Value::Array(items)) = s.pointer(list) {
+    for p in ["instructor", "team"] {
+        candidates.extend(context.and_then(|c| c.get(p)));
+    }
+    for (list, inner) in [("contextAgents", "agent"), ("contextGroups", "group")] {
+        if let Some(Value::Array(items)) = context.and_then(|c| c.get(list)) {
             candidates.extend(items.iter().filter_map(|i| i.get(inner)));
         }
     }
@@ -122,13 +118,13 @@ fn collect_agents(s: &Value, out: &mut Vec<(String, String)>) {
     }
 }
 
-fn named(agent: &Value, out: &mut Vec<(String, String)>) {
+fn named<'a>(agent: &'a Value, out: &mut Vec<(String, &'a str)>) {
     let t = agent.get("objectType").and_then(Value::as_str);
     if !matches!(t, None | Some("Agent") | Some("Group")) {
         return;
     }
     if let (Some(key), Some(name)) = (ifi::key(agent), agent.get("name").and_then(Value::as_str)) {
-        out.push((key, name.to_string()));
+        out.push((key, name));
     }
 }
 
@@ -179,7 +175,7 @@ mod tests {
                 "grouping": [{"id": "http://x/3"}]
             }}
         });
-        let ids: Vec<String> = activities(&s).into_iter().map(|(id, _)| id).collect();
+        let ids: Vec<&str> = activities(&s).into_iter().map(|(id, _)| id).collect();
         assert_eq!(ids, ["http://x/1", "http://x/2"]);
         let sub = json!({"object": {"objectType": "SubStatement",
             "actor": {"mbox": "mailto:b@example.com"},
@@ -218,9 +214,9 @@ mod tests {
             "context": {"instructor": {"name": "I", "account": {"homePage": "http://h", "name": "i"}}}
         });
         let names = agent_names(&s);
-        assert!(names.contains(&("mbox:mailto:g@example.com".into(), "G".into())));
-        assert!(names.contains(&("openid:http://openid.example.com/m".into(), "M".into())));
-        assert!(names.contains(&("account:http://h i".into(), "I".into())));
+        assert!(names.contains(&("mbox:mailto:g@example.com".into(), "G")));
+        assert!(names.contains(&("openid:http://openid.example.com/m".into(), "M")));
+        assert!(names.contains(&("account:http://h i".into(), "I")));
     }
 
     #[test]

@@ -18,19 +18,19 @@ pub fn present(object: &Map<String, Value>) -> Vec<&'static str> {
 pub fn key(agent: &Value) -> Option<String> {
     let o = agent.as_object()?;
     if let Some(m) = o.get("mbox").and_then(Value::as_str) {
-        return Some(format!("mbox:{}", m.to_lowercase()));
+        return Some(["mbox:", &m.to_lowercase()].concat());
     }
     if let Some(s) = o.get("mbox_sha1sum").and_then(Value::as_str) {
-        return Some(format!("mbox_sha1sum:{}", s.to_lowercase()));
+        return Some(["mbox_sha1sum:", &s.to_lowercase()].concat());
     }
     if let Some(s) = o.get("openid").and_then(Value::as_str) {
-        return Some(format!("openid:{s}"));
+        return Some(["openid:", s].concat());
     }
     if let Some(a) = o.get("account").and_then(Value::as_object) {
         let home = a.get("homePage").and_then(Value::as_str)?;
         let name = a.get("name").and_then(Value::as_str)?;
         // A space cannot occur in an IRI, so it separates homePage from name unambiguously.
-        return Some(format!("account:{home} {name}"));
+        return Some(["account:", home, " ", name].concat());
     }
     None
 }

@@ -57,12 +57,22 @@ pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
         .expect("valid regex")
     });
     let caps = re.captures(s)?;
+    let time = &caps[2];
+    let offset = caps.get(3).map(|m| m.as_str());
+    // Already RFC 3339 as chrono reads it (seconds, `Z` or `±hh:mm`, not the unknown offset
+    // `-00:00`): parsed as it is, without building a normalised copy.
+    let rfc3339_offset = |o: &str| o == "Z" || (o.len() == 6 && o.as_bytes()[3] == b':');
+    if time.len() > 5 && offset.is_some_and(rfc3339_offset) && offset != Some("-00:00") {
+        return DateTime::parse_from_rfc3339(s)
+            .ok()
+            .map(|t| t.with_timezone(&Utc));
+    }
     let date = &caps[1];
-    let mut time = caps[2].to_string();
+    let mut time = time.to_string();
     if time.len() == 5 {
         time.push_str(":00");
     }
-    let offset = match caps.get(3).map(|m| m.as_str()) {
+    let offset = match offset {
         None | Some("Z") | Some("z") => "+00:00".to_string(),
         Some(o) => {
             let digits: String = o[1..].chars().filter(|c| c.is_ascii_digit()).collect();

@@ -19,6 +19,12 @@ fn validator() -> &'static jsonschema::Validator {
 
 /// The first schema violation, with the JSON path of the offending value.
 pub fn check(statement: &Value) -> Result<(), Violation> {
+    // `is_valid` stops at the first failure and builds no errors; `iter_errors` collects
+    // them, which cost a valid statement several times more (callgrind), so it only runs to
+    // describe a statement known to be invalid.
+    if validator().is_valid(statement) {
+        return Ok(());
+    }
     let Some(error) = validator().iter_errors(statement).next() else {
         return Ok(());
     };

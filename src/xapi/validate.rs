@@ -61,23 +61,45 @@ fn is_group(v: &Value) -> bool {
     v.get("objectType").and_then(Value::as_str) == Some("Group")
 }
 
-/// A JSON path being built while walking (`$.context.instructor`).
-#[derive(Clone)]
-struct Path(String);
+/// Where the walk is (`$.context.instructor`): a chain of borrowed segments, rendered as text
+/// only for a violation. Built as a `String` at every step it cost a quarter of the walk
+/// (callgrind, batches of 1,000 statements).
+#[derive(Clone, Copy)]
+enum Path<'a> {
+    Root,
+    Key(&'a Path<'a>, &'a str),
+    Index(&'a Path<'a>, usize),
+}
 
-impl Path {
+impl<'a> Path<'a> {
     fn root() -> Self {
-        Path("$".into())
+        Path::Root
     }
-    fn key(&self, k: &str) -> Self {
-        Path(format!("{}.{k}", self.0))
+    fn key<'b>(&'b self, k: &'b str) -> Path<'b> {
+        Path::Key(self, k)
     }
-    fn index(&self, i: usize) -> Self {
-        Path(format!("{}[{i}]", self.0))
+    fn index(&self, i: usize) -> Path<'_> {
+        Path::Index(self, i)
+    }
+    fn render(&self, out: &mut String) {
+        match self {
+            Path::Root => out.push('$'),
+            Path::Key(parent, k) => {
+                parent.render(out);
+                out.push('.');
+                out.push_str(k);
+            }
+            Path::Index(parent, i) => {
+                parent.render(out);
+                out.push_str(&format!("[{i}]"));
+            }
+        }
     }
     fn violation(&self, rule: &str, message: String) -> Violation {
+        let mut path = String::new();
+        self.render(&mut path);
         Violation {
-            path: self.0.clone(),
+            path,
             rule: rule.into(),
             message,
         }
@@ -388,7 +410,8 @@ impl Walk {
         }
         if let Some(ca) = c.get("contextActivities").and_then(Value::as_object) {
             for (kind, value) in ca {
-                let at = at.key("contextActivities").key(kind);
+                let activities = at.key("contextActivities");
+                let at = activities.key(kind);
                 match value {
                     Value::Array(list) => {
                         for (i, a) in list.iter().enumerate() {
@@ -411,7 +434,8 @@ impl Walk {
                 ));
             }
             for (i, item) in list.iter().enumerate() {
-                let at = at.key(key).index(i);
+                let list_at = at.key(key);
+                let at = list_at.index(i);
                 if inner == "agent" {
                     self.agent(&item[inner], &at.key(inner))?;
                 } else {
