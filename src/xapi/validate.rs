@@ -470,3 +470,29 @@ impl Walk {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// The path of a violation is rendered from the walk's chain of keys and indexes.
+    #[test]
+    fn a_violation_names_the_path_of_the_broken_value() {
+        let s = json!({
+            "actor": {"mbox": "mailto:a@example.com"},
+            "verb": {"id": "http://adlnet.gov/expapi/verbs/attempted"},
+            "object": {"id": "http://example.com/a"},
+            "context": {"contextActivities": {"parent": [
+                {"id": "http://example.com/p"},
+                {"id": "http://example.com/q", "definition": {"name": {"not a tag!": "x"}}}
+            ]}}
+        });
+        let v = statement(&s, XapiVersion::V1_0_3).unwrap_err();
+        assert_eq!(
+            v.path,
+            "$.context.contextActivities.parent[1].definition.name.not a tag!"
+        );
+        assert_eq!(v.rule, "language-tag");
+    }
+}
