@@ -76,30 +76,30 @@ pub async fn insert_batch(
     let stored = reservation.stored;
     // Preparing a large batch is milliseconds of CPU: off the async executor, whose other
     // requests would wait meanwhile.
-    let batch = if count > PREPARE_INLINE {
+    let prepared = if count > PREPARE_INLINE {
         tokio::task::spawn_blocking(move || prepare(stored))
             .await
             .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
     } else {
         prepare(stored)
     };
-    if batch.len() != reservation.seqs.len() {
+    if prepared.len() != reservation.seqs.len() {
         return Err(StoreError::Corrupt(format!(
             "{} statements prepared for {} reserved sequence numbers",
-            batch.len(),
+            prepared.len(),
             reservation.seqs.len()
         ))
         .into());
     }
     let mut tx = pool.begin().await?;
-    let mut inserted = Vec::with_capacity(batch.len());
-    for (rows, seqs) in batch
+    let mut inserted = Vec::with_capacity(prepared.len());
+    for (rows, seqs) in prepared
         .chunks(ROWS_PER_INSERT)
         .zip(reservation.seqs.chunks(ROWS_PER_INSERT))
     {
         inserted.extend(insert_rows(&mut tx, author, rows, seqs).await?);
     }
-    let batch = &batch[..];
+    let batch = &prepared[..];
     if inserted.len() < batch.len() {
         check_existing(&mut tx, store_id, batch, &inserted).await?;
     }
@@ -123,7 +123,12 @@ pub async fn insert_batch(
             tracing::warn!(error = %e, "statements stored; learning their definitions failed");
         }
     }
-    Ok(batch.iter().map(|p| p.id).collect())
+    let ids = batch.iter().map(|p| p.id).collect();
+    if count > PREPARE_INLINE {
+        // Freeing a large batch's parsed statements is milliseconds of CPU as well.
+        tokio::task::spawn_blocking(move || drop(prepared));
+    }
+    Ok(ids)
 }
 
 /// Inserts the rows and, for those that did not exist yet, their link rows, in one statement;
@@ -141,9 +146,7 @@ async fn insert_rows(
     let registrations: Vec<Option<Uuid>> = batch.iter().map(|p| p.registration).collect();
     let refs: Vec<Option<Uuid>> = batch.iter().map(|p| p.statement_ref).collect();
     let targets: Vec<Option<Uuid>> = batch.iter().map(|p| p.voiding_target).collect();
-    // `serde_json::to_string`, not `Value`'s `Display`, which writes every token through a
-    // `fmt::Formatter` and took 15 % of the server's CPU for a batch (callgrind).
-    let bodies: Vec<String> = batch.iter().map(|p| json_text(&p.statement)).collect();
+    let bodies: Vec<&str> = batch.iter().map(|p| p.text.as_str()).collect();
     let agents = LinkColumns::of(batch, |p| &p.agents);
     let activities = LinkColumns::of(batch, |p| &p.activities);
     // Link rows are joined to the rows actually inserted, so an id that existed already gets
@@ -195,11 +198,6 @@ async fn insert_rows(
     .bind(&activities.key)
     .fetch_all(&mut **tx)
     .await
-}
-
-/// A JSON value as text.
-fn json_text(v: &Value) -> String {
-    serde_json::to_string(v).expect("a serde_json::Value always serialises")
 }
 
 /// A batch's link rows as parallel arrays; `statement` is the 1-based position of the

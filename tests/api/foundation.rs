@@ -254,6 +254,29 @@ async fn bodies_over_the_limit_get_413_with_a_json_error() {
     assert_eq!(app.statement_count().await, 0);
 }
 
+/// Malformed JSON is a 400 naming the problem whether the body is parsed on the request's
+/// task (small) or on a blocking thread (large, `PARSE_INLINE_BYTES`), and stores nothing.
+#[tokio::test]
+async fn malformed_json_is_a_400_at_any_size() {
+    let app = spawn_app().await;
+    for n in [1, 100] {
+        let mut body = serde_json::to_vec(&padded_batch(n)).unwrap();
+        body.pop(); // the closing `]`
+        let r = app
+            .request(Method::POST, "/xapi/statements", V2)
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{n} statements");
+        let error: Value = r.json().await.unwrap();
+        let message = error["message"].as_str().unwrap_or_default();
+        assert!(message.contains("not valid JSON"), "{n}: {message}");
+    }
+    assert_eq!(app.statement_count().await, 0);
+}
+
 /// Statements with a 2 KB result extension each, `n` of them.
 fn padded_batch(n: usize) -> Value {
     let pad = "x".repeat(2_000);
