@@ -527,6 +527,15 @@ impl Warehouse {
     }
 }
 
+/// An empty directory for a test's warehouse files, named after the test and the process.
+#[cfg(test)]
+pub(crate) fn scratch_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("cairn-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -535,8 +544,7 @@ mod tests {
     /// them into the file and empties the WAL.
     #[test]
     fn rows_stay_in_the_wal_until_a_checkpoint_is_due() {
-        let dir = std::env::temp_dir().join(format!("cairn-checkpoint-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = scratch_dir("checkpoint");
         let path = dir.join("warehouse.duckdb");
         let wal = || std::fs::metadata(dir.join("warehouse.duckdb.wal")).map_or(0, |m| m.len());
         let warehouse = Warehouse::open(&path).unwrap();
@@ -549,8 +557,9 @@ mod tests {
         let policy = Mutex::new(checkpoint::Policy::new(0, Instant::now()));
         checkpoint_if_due(&writer, &policy, 1);
         assert!(wal() > 0, "not due: the row is still in the WAL");
-        let long_ago = Instant::now() - checkpoint::MAX_AGE;
-        *policy.lock().unwrap() = checkpoint::Policy::new(0, long_ago);
+        // One row short of a full row group: the next row completes it.
+        *policy.lock().unwrap() =
+            checkpoint::Policy::new(checkpoint::ROW_GROUP_ROWS - 1, Instant::now());
         checkpoint_if_due(&writer, &policy, 1);
         assert_eq!(wal(), 0, "checkpointed");
         assert!(!policy.lock().unwrap().due(Instant::now()), "recorded");

@@ -213,9 +213,7 @@ mod tests {
 
     #[test]
     fn a_file_from_before_schema_2_is_upgraded_to_schema_5() {
-        let dir = std::env::temp_dir().join(format!("cairn-upgrade-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::warehouse::scratch_dir("upgrade");
         let path = dir.join("warehouse.duckdb");
         {
             let c = duckdb::Connection::open(&path).unwrap();

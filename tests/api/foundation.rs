@@ -8,7 +8,7 @@ use cairn::auth::Scope;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
-use crate::helpers::{spawn_app, spawn_app_with, statement, V1, V2};
+use crate::helpers::{spawn_app, spawn_app_with, statement, TestApp, V1, V2};
 
 const BIN: &str = env!("CARGO_BIN_EXE_cairn");
 
@@ -254,6 +254,16 @@ async fn bodies_over_the_limit_get_413_with_a_json_error() {
     assert_eq!(app.statement_count().await, 0);
 }
 
+/// POSTs `body` to the Statements Resource as JSON, byte for byte.
+async fn post_json_bytes(app: &TestApp, body: Vec<u8>) -> reqwest::Response {
+    app.request(Method::POST, "/xapi/statements", V2)
+        .header("Content-Type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// Malformed JSON is a 400 naming the problem whether the body is parsed on the request's
 /// task (small) or on a blocking thread (large, `PARSE_INLINE_BYTES`), and stores nothing.
 #[tokio::test]
@@ -262,13 +272,7 @@ async fn malformed_json_is_a_400_at_any_size() {
     for n in [1, 100] {
         let mut body = serde_json::to_vec(&padded_batch(n)).unwrap();
         body.pop(); // the closing `]`
-        let r = app
-            .request(Method::POST, "/xapi/statements", V2)
-            .header("Content-Type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
+        let r = post_json_bytes(&app, body).await;
         assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{n} statements");
         let error: Value = r.json().await.unwrap();
         let message = error["message"].as_str().unwrap_or_default();
@@ -300,13 +304,7 @@ async fn writes_larger_than_the_body_budget_are_admitted_alone() {
     let big = serde_json::to_vec(&padded_batch(2_500)).unwrap();
     let budget = cairn::api::WRITE_BODY_BUDGET_KIB as usize * 1024;
     assert!(big.len() > budget, "{} bytes", big.len());
-    let r = app
-        .request(Method::POST, "/xapi/statements", V2)
-        .header("Content-Type", "application/json")
-        .body(big)
-        .send()
-        .await
-        .unwrap();
+    let r = post_json_bytes(&app, big).await;
     assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
     assert_eq!(app.statement_count().await, 2_500);
 
