@@ -30,7 +30,7 @@ pub mod sandbox;
 pub mod schema;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
@@ -70,11 +70,19 @@ pub struct Warehouse {
     running: tokio::sync::Mutex<()>,
     /// When the ETL last checkpointed (see `checkpoint`).
     checkpoints: Arc<Mutex<checkpoint::Policy>>,
+    /// Held shared by every reader task, exclusively while DuckDB drops its cached blocks
+    /// ([`release_memory`]), so a report never runs under the lowered budget.
+    reading: Arc<RwLock<()>>,
 }
 
 /// Records a committed run's `appended` statements and checkpoints when the policy says so.
 /// A failed checkpoint is logged and stays due: the next run tries again.
-fn checkpoint_if_due(c: &duckdb::Connection, policy: &Mutex<checkpoint::Policy>, appended: i64) {
+fn checkpoint_if_due(
+    c: &duckdb::Connection,
+    policy: &Mutex<checkpoint::Policy>,
+    reading: &RwLock<()>,
+    appended: i64,
+) {
     let mut policy = policy.lock().expect("checkpoint policy lock");
     policy.appended(appended);
     if !policy.due(Instant::now()) {
@@ -84,7 +92,7 @@ fn checkpoint_if_due(c: &duckdb::Connection, policy: &Mutex<checkpoint::Policy>,
     match c.execute_batch("CHECKPOINT") {
         Ok(()) => {
             policy.done(Instant::now());
-            allocator::release_freed_memory();
+            release_memory(c, reading);
             let secs = started.elapsed().as_secs_f64();
             tracing::debug!(secs, "etl: checkpointed");
         }
@@ -171,6 +179,56 @@ const DUCKDB_MEMORY_LIMIT: &str = "256MB";
 /// the README's memory run from 390–422 to 362–383 MB; the share of each was not measured.
 const DUCKDB_ALLOCATOR_FLUSH_THRESHOLD: &str = "8MB";
 
+/// DuckDB's budget for a moment, to make it drop the blocks it keeps cached (see
+/// [`release_memory`]). DuckDB evicts unpinned blocks down to a lowered `memory_limit`: read
+/// blocks are dropped, appended blocks not yet checkpointed are written to its temporary
+/// directory beside the warehouse file.
+const DUCKDB_EVICTION_LIMIT: &str = "1MB";
+
+/// Returns the memory a finished piece of warehouse work (a run that loaded rows, a
+/// checkpoint, a publication) leaves behind: DuckDB's cached blocks, by lowering its budget
+/// for a moment, then its allocator's freed pages (`allocator`).
+///
+/// DuckDB keeps the blocks a task read or appended in memory, up to its budget, until it needs
+/// the room. Under ingest the server's resident memory between ETL runs grew with the
+/// warehouse (from 90 to 270 MB over the short ingest benchmark's 70 s; 130 MB with the
+/// warehouse off); with the blocks dropped after each run it stayed 50–80 MB lower, and the
+/// benchmark's peak fell from 364–383 to 317–342 MB (four runs each, alternated; README,
+/// Benchmarks → Memory). Dropping takes 1–200 ms. Reports then read their blocks from the
+/// file again (the operating system's page cache); a server that loads nothing keeps its cache.
+///
+/// The budget is shared by every connection, so the blocks are only dropped while no reader
+/// runs (`reading`), and kept otherwise: a report never meets the lowered budget.
+fn release_memory(c: &duckdb::Connection, reading: &RwLock<()>) {
+    if let Ok(_no_readers) = reading.try_write() {
+        if let Err(e) = c.execute_batch(&format!("SET memory_limit = '{DUCKDB_EVICTION_LIMIT}'"))
+        {
+            // Blocks still pinned above the lowered budget stay where they are.
+            tracing::debug!(error = %e, "warehouse: cached blocks not all dropped");
+        }
+        if let Err(e) = c.execute_batch(&format!("SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")) {
+            tracing::warn!(error = %e, "warehouse: memory budget not restored");
+        }
+    }
+    allocator::release_freed_memory();
+}
+
+/// Runs `f` with DuckDB's worker threads (a setting of the whole database) set to `n`, and sets
+/// them back to what they were whatever `f` returned.
+fn with_threads<T>(
+    c: &duckdb::Connection,
+    n: usize,
+    f: impl FnOnce() -> duckdb::Result<T>,
+) -> duckdb::Result<T> {
+    let before: i64 = c.query_row("SELECT current_setting('threads')", [], |r| r.get(0))?;
+    c.execute_batch(&format!("SET threads = {n}"))?;
+    let result = f();
+    let restored = c.execute_batch(&format!("SET threads = {before}"));
+    let value = result?;
+    restored?;
+    Ok(value)
+}
+
 /// Opens a DuckDB file with extension auto-install/auto-load off: nothing is ever fetched
 /// from the network (research notes A1).
 pub fn open_duckdb(path: &Path, read_only: bool) -> Result<duckdb::Connection, WarehouseError> {
@@ -210,6 +268,7 @@ impl Warehouse {
             checkpoints: Arc::new(Mutex::new(checkpoint::Policy::new(rows, Instant::now()))),
             conn: Arc::new(Mutex::new(conn)),
             readers: Arc::new(Mutex::new(Vec::new())),
+            reading: Arc::new(RwLock::new(())),
             running: tokio::sync::Mutex::new(()),
         })
     }
@@ -253,7 +312,9 @@ impl Warehouse {
         F: FnOnce(&duckdb::Connection) -> Result<T, WarehouseError> + Send + 'static,
     {
         let (writer, readers) = (self.conn.clone(), self.readers.clone());
+        let reading = self.reading.clone();
         tokio::task::spawn_blocking(move || {
+            let _reading = reading.read().expect("reader gate lock");
             let idle = readers.lock().expect("reader pool lock").pop();
             let conn = match idle {
                 Some(c) => c,
@@ -438,7 +499,7 @@ impl Warehouse {
             return Err(WarehouseError::Interrupted);
         }
         let millis = started.elapsed().as_millis() as i64;
-        let checkpoints = self.checkpoints.clone();
+        let (checkpoints, reading) = (self.checkpoints.clone(), self.reading.clone());
         self.with_conn(move |c| {
             // A void that arrives after its target was loaded (or before it) flags the target;
             // gold only shows statements that are neither voided nor voiding.
@@ -470,9 +531,13 @@ impl Warehouse {
                 ],
             )?;
             c.execute_batch("COMMIT")?;
-            allocator::release_freed_memory();
+            if rows_loaded > 0 {
+                release_memory(c, &reading);
+            } else {
+                allocator::release_freed_memory();
+            }
             tracing::debug!(secs = started.elapsed().as_secs_f64(), "etl: committed");
-            checkpoint_if_due(c, &checkpoints, rows_loaded);
+            checkpoint_if_due(c, &checkpoints, &reading, rows_loaded);
             Ok(())
         })
         .await?;
@@ -540,6 +605,71 @@ pub(crate) fn scratch_dir(name: &str) -> PathBuf {
 mod tests {
     use super::*;
 
+    /// DuckDB's memory in use, by its own accounting.
+    fn duckdb_bytes(c: &duckdb::Connection) -> i64 {
+        c.query_row(
+            "SELECT sum(memory_usage_bytes)::BIGINT FROM duckdb_memory()",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+    }
+
+    fn memory_limit(c: &duckdb::Connection) -> String {
+        c.query_row("SELECT current_setting('memory_limit')", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    /// The blocks a query read are dropped, the budget is back, and nothing is dropped while
+    /// a reader runs.
+    #[test]
+    fn release_memory_drops_cached_blocks_only_when_no_reader_runs() {
+        let dir = scratch_dir("release");
+        let warehouse = Warehouse::open(&dir.join("warehouse.duckdb")).unwrap();
+        let c = warehouse.conn.lock().unwrap();
+        c.execute_batch(
+            "CREATE TABLE t AS SELECT i, md5(i::VARCHAR) AS s FROM range(2000000) r(i);
+             CHECKPOINT;",
+        )
+        .unwrap();
+        let budget = memory_limit(&c);
+        let read = || {
+            c.query_row("SELECT count(DISTINCT s) FROM t", [], |r| r.get::<_, i64>(0))
+                .unwrap()
+        };
+        read();
+        let cached = duckdb_bytes(&c);
+        assert!(cached > 16 << 20, "the read cached its blocks: {cached} bytes");
+
+        let reader = warehouse.reading.read().unwrap();
+        release_memory(&c, &warehouse.reading);
+        assert_eq!(duckdb_bytes(&c), cached, "kept while a reader runs");
+        drop(reader);
+
+        release_memory(&c, &warehouse.reading);
+        let after = duckdb_bytes(&c);
+        assert!(after < cached / 4, "dropped: {cached} -> {after} bytes");
+        assert_eq!(memory_limit(&c), budget, "the budget is restored");
+        assert_eq!(read(), 2_000_000, "the data reads back from the file");
+        drop(c);
+        drop(warehouse);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn with_threads_sets_the_count_back_after_an_error() {
+        let c = duckdb::Connection::open_in_memory().unwrap();
+        let threads = |c: &duckdb::Connection| -> i64 {
+            c.query_row("SELECT current_setting('threads')", [], |r| r.get(0))
+                .unwrap()
+        };
+        c.execute_batch("SET threads = 2").unwrap();
+        let inside = with_threads(&c, 1, || Ok(threads(&c))).unwrap();
+        assert_eq!((inside, threads(&c)), (1, 2));
+        assert!(with_threads(&c, 1, || c.execute_batch("SELECT * FROM missing")).is_err());
+        assert_eq!(threads(&c), 2);
+    }
+
     /// A run's rows stay in the WAL until the policy calls for a checkpoint, which writes
     /// them into the file and empties the WAL.
     #[test]
@@ -555,12 +685,12 @@ mod tests {
             )
             .unwrap();
         let policy = Mutex::new(checkpoint::Policy::new(0, Instant::now()));
-        checkpoint_if_due(&writer, &policy, 1);
+        checkpoint_if_due(&writer, &policy, &RwLock::new(()), 1);
         assert!(wal() > 0, "not due: the row is still in the WAL");
         // One row short of a full row group: the next row completes it.
         *policy.lock().unwrap() =
             checkpoint::Policy::new(checkpoint::ROW_GROUP_ROWS - 1, Instant::now());
-        checkpoint_if_due(&writer, &policy, 1);
+        checkpoint_if_due(&writer, &policy, &RwLock::new(()), 1);
         assert_eq!(wal(), 0, "checkpointed");
         assert!(!policy.lock().unwrap().due(Instant::now()), "recorded");
         drop(writer);

@@ -12,7 +12,7 @@ use super::pgcopy::{Batch, Framer};
 use super::WarehouseError;
 
 /// Statements per Arrow batch.
-pub(super) const CHUNK: i64 = 10_000;
+pub(super) const CHUNK: i64 = 2_048;
 
 /// Threads that flatten batches and append them (DuckDB appends one at a time; flattening
 /// runs in parallel with it and with PostgreSQL sending the next rows).
