@@ -49,16 +49,10 @@ impl Warehouse {
                 "ATTACH {} AS bi_snapshot (STORAGE_VERSION 'v1.4.0')",
                 literal(&tmp)
             ))?;
-            // One DuckDB thread for the copy: each thread builds its own part of a relation,
-            // and with one the publication's peak was 150–153 MB of the process instead of
-            // 170–183 MB (`cairn etl publish`, 163,632 statements, three runs each; the same
-            // time). Reports running meanwhile get one thread for that second.
-            let copied = super::with_threads(c, 1, || {
-                bi_relations().try_for_each(|rel| {
-                    c.execute_batch(&format!(
-                        "CREATE TABLE bi_snapshot.{rel} AS SELECT * FROM main.{rel}"
-                    ))
-                })
+            let copied = bi_relations().try_for_each(|rel| {
+                c.execute_batch(&format!(
+                    "CREATE TABLE bi_snapshot.{rel} AS SELECT * FROM main.{rel}"
+                ))
             });
             c.execute_batch("DETACH bi_snapshot")?;
             super::release_memory(c, &reading);
