@@ -75,28 +75,31 @@ pub struct Warehouse {
     reading: Arc<RwLock<()>>,
 }
 
-/// Records a committed run's `appended` statements and checkpoints when the policy says so.
-/// A failed checkpoint is logged and stays due: the next run tries again.
+/// Records a committed run's `appended` statements and checkpoints when the policy says so;
+/// whether it checkpointed. A failed checkpoint is logged and stays due: the next run tries
+/// again.
 fn checkpoint_if_due(
     c: &duckdb::Connection,
     policy: &Mutex<checkpoint::Policy>,
-    reading: &RwLock<()>,
     appended: i64,
-) {
+) -> bool {
     let mut policy = policy.lock().expect("checkpoint policy lock");
     policy.appended(appended);
     if !policy.due(Instant::now()) {
-        return;
+        return false;
     }
     let started = Instant::now();
     match c.execute_batch("CHECKPOINT") {
         Ok(()) => {
             policy.done(Instant::now());
-            release_memory(c, reading);
             let secs = started.elapsed().as_secs_f64();
             tracing::debug!(secs, "etl: checkpointed");
+            true
         }
-        Err(e) => tracing::warn!(error = %e, "warehouse checkpoint failed; the next run retries"),
+        Err(e) => {
+            tracing::warn!(error = %e, "warehouse checkpoint failed; the next run retries");
+            false
+        }
     }
 }
 
@@ -194,8 +197,8 @@ const DUCKDB_EVICTION_LIMIT: &str = "1MB";
 /// the room. Under ingest the server's resident memory between ETL runs grew with the
 /// warehouse (from 90 to 270 MB over the short ingest benchmark's 70 s; 130 MB with the
 /// warehouse off); with the blocks dropped after each run it stayed 50–80 MB lower, and the
-/// benchmark's peak fell from 366–396 to 317–345 MB (README, Benchmarks → Memory). Dropping
-/// takes 1–200 ms. Reports then read their blocks from the
+/// benchmark's peak fell from 355–414 (median 380) to 326 MB (README, Benchmarks → Memory).
+/// Dropping takes 1–200 ms. Reports then read their blocks from the
 /// file again (the operating system's page cache); a server that loads nothing keeps its cache.
 ///
 /// The budget is shared by every connection, so the blocks are only dropped while no reader
@@ -514,13 +517,15 @@ impl Warehouse {
                 ],
             )?;
             c.execute_batch("COMMIT")?;
-            if rows_loaded > 0 {
+            tracing::debug!(secs = started.elapsed().as_secs_f64(), "etl: committed");
+            // Memory is released after the checkpoint, when one is due: before it, the run's
+            // appended blocks would be written to DuckDB's temporary directory only for the
+            // checkpoint to read them back.
+            if checkpoint_if_due(c, &checkpoints, rows_loaded) || rows_loaded > 0 {
                 release_memory(c, &reading);
             } else {
                 allocator::release_freed_memory();
             }
-            tracing::debug!(secs = started.elapsed().as_secs_f64(), "etl: committed");
-            checkpoint_if_due(c, &checkpoints, &reading, rows_loaded);
             Ok(())
         })
         .await?;
@@ -659,12 +664,12 @@ mod tests {
             )
             .unwrap();
         let policy = Mutex::new(checkpoint::Policy::new(0, Instant::now()));
-        checkpoint_if_due(&writer, &policy, &RwLock::new(()), 1);
+        checkpoint_if_due(&writer, &policy, 1);
         assert!(wal() > 0, "not due: the row is still in the WAL");
         // One row short of a full row group: the next row completes it.
         *policy.lock().unwrap() =
             checkpoint::Policy::new(checkpoint::ROW_GROUP_ROWS - 1, Instant::now());
-        checkpoint_if_due(&writer, &policy, &RwLock::new(()), 1);
+        checkpoint_if_due(&writer, &policy, 1);
         assert_eq!(wal(), 0, "checkpointed");
         assert!(!policy.lock().unwrap().due(Instant::now()), "recorded");
         drop(writer);
