@@ -198,8 +198,8 @@ const DUCKDB_EVICTION_LIMIT: &str = "1MB";
 /// warehouse (from 90 to 270 MB over the short ingest benchmark's 70 s; 130 MB with the
 /// warehouse off); with the blocks dropped after each run it stayed 50–80 MB lower, and the
 /// benchmark's peak fell from 355–414 (median 380) to 326 MB (README, Benchmarks → Memory).
-/// Dropping takes 1–200 ms. Reports then read their blocks from the
-/// file again (the operating system's page cache); a server that loads nothing keeps its cache.
+/// Dropping takes 1–200 ms. Reports then read their blocks from the file again (the operating
+/// system's page cache); a server that loads nothing keeps its cache.
 ///
 /// The budget is shared by every connection, so the blocks are only dropped while no reader
 /// runs (`reading`), and kept otherwise: a report never meets the lowered budget.
