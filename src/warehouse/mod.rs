@@ -196,8 +196,9 @@ const DUCKDB_EVICTION_LIMIT: &str = "1MB";
 /// DuckDB keeps the blocks a task read or appended in memory, up to its budget, until it needs
 /// the room. Under ingest the server's resident memory between ETL runs grew with the
 /// warehouse (from 90 to 270 MB over the short ingest benchmark's 70 s; 130 MB with the
-/// warehouse off); with the blocks dropped after each run it stayed 50–80 MB lower, and the
-/// benchmark's peak fell from 355–414 (median 380) to 326 MB (README, Benchmarks → Memory).
+/// warehouse off); with the blocks dropped after each run it stayed 50–80 MB lower, and that
+/// benchmark's peak fell from 355–414 (median 380) to 326 MB. The full-length run's peak did
+/// not fall (507 MB; README, Benchmarks → Memory).
 /// Dropping takes 1–200 ms. Reports then read their blocks from the file again (the operating
 /// system's page cache); a server that loads nothing keeps its cache.
 ///
