@@ -199,8 +199,8 @@ const DUCKDB_EVICTION_LIMIT: &str = "1MB";
 /// warehouse off); with the blocks dropped after each run it stayed 50–80 MB lower, and that
 /// benchmark's peak fell from 355–414 (median 380) to 326 MB. The full-length run's peak did
 /// not fall (507 MB; README, Benchmarks → Memory).
-/// Dropping takes 1–200 ms. Reports then read their blocks from the file again (the operating
-/// system's page cache); a server that loads nothing keeps its cache.
+/// Dropping took up to 0.22 s in the sampled runs. Reports then read their blocks from the
+/// file again (the operating system's page cache); a server that loads nothing keeps its cache.
 ///
 /// The budget is shared by every connection, so the blocks are only dropped while no reader
 /// runs (`reading`), and kept otherwise: a report never meets the lowered budget.

@@ -12,9 +12,9 @@ use super::pgcopy::{Batch, Framer};
 use super::WarehouseError;
 
 /// Statements per Arrow batch. Each batch in the queue or in a worker holds its rows as read
-/// and as Arrow columns: a full load of 180,329 statements (`cairn etl run`, four alternated
-/// runs each) peaked at 321–337 MB with batches of 10,000, 283–288 MB with 4,096 and 246–253
-/// MB with 2,048, and took 3.7–4.3 s, 4.0–4.7 s and 4.3–5.2 s.
+/// and as Arrow columns: a full load of 180,329 statements (`cairn etl run`, alternated with
+/// batches of 10,000 four times each) peaked at 283–288 MB with 4,096 and 246–253 MB with
+/// 2,048, against 321–347 MB with 10,000, and took 4.0–4.7 s and 4.3–5.2 s against 3.7–4.9 s.
 pub(super) const CHUNK: i64 = 4_096;
 
 /// Threads that flatten batches and append them (DuckDB appends one at a time; flattening
