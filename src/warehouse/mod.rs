@@ -30,6 +30,7 @@ pub mod sandbox;
 pub mod schema;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
@@ -73,6 +74,54 @@ pub struct Warehouse {
     /// Held shared by every reader task, exclusively while DuckDB drops its cached blocks
     /// ([`release_memory`]), so a report never runs under the lowered budget.
     reading: Arc<RwLock<()>>,
+    /// Set when DuckDB invalidated the database (a fatal error) and it is not reopened yet
+    /// (see [`reopen_if_invalidated`]).
+    invalidated: Arc<AtomicBool>,
+}
+
+/// Whether DuckDB invalidated its database with this error. A fatal error (a checkpoint that
+/// ran out of memory or disk, say) leaves the database unusable until it is reopened: every
+/// later statement fails with "database has been invalidated".
+fn is_fatal(e: &WarehouseError) -> bool {
+    let text = e.to_string();
+    text.contains("FATAL Error") || text.contains("database has been invalidated")
+}
+
+/// Reopens the warehouse file in place of `conn` when DuckDB invalidated the database, so the
+/// warehouse recovers without a restart. Reopening replays DuckDB's WAL: every committed run
+/// is kept, and what a failed run did not commit was never counted as loaded. The database is
+/// shared with the reader connections, so it is reopened only while no reader runs; otherwise
+/// (or when opening fails) the next call on the writer tries again.
+fn reopen_if_invalidated(
+    path: &Path,
+    conn: &mut duckdb::Connection,
+    readers: &Mutex<Vec<duckdb::Connection>>,
+    reading: &RwLock<()>,
+    invalidated: &AtomicBool,
+) {
+    if !invalidated.load(Ordering::SeqCst) {
+        return;
+    }
+    let Ok(_no_readers) = reading.try_write() else {
+        return;
+    };
+    readers.lock().expect("reader pool lock").clear();
+    // The old database must be closed before the file is opened again (DuckDB's file lock).
+    match duckdb::Connection::open_in_memory() {
+        Ok(placeholder) => drop(std::mem::replace(conn, placeholder)),
+        Err(e) => {
+            tracing::error!(error = %e, "warehouse: cannot close the invalidated database");
+            return;
+        }
+    }
+    match open_duckdb(path, false) {
+        Ok(reopened) => {
+            *conn = reopened;
+            invalidated.store(false, Ordering::SeqCst);
+            tracing::warn!(path = %path.display(), "warehouse: reopened after a fatal DuckDB error");
+        }
+        Err(e) => tracing::error!(error = %e, "warehouse: reopening failed; the next run retries"),
+    }
 }
 
 /// Records a committed run's `appended` statements and checkpoints when the policy says so;
@@ -256,6 +305,7 @@ impl Warehouse {
             conn: Arc::new(Mutex::new(conn)),
             readers: Arc::new(Mutex::new(Vec::new())),
             reading: Arc::new(RwLock::new(())),
+            invalidated: Arc::new(AtomicBool::new(false)),
             running: tokio::sync::Mutex::new(()),
         })
     }
@@ -287,8 +337,20 @@ impl Warehouse {
         T: Send + 'static,
         F: FnOnce(&duckdb::Connection) -> Result<T, WarehouseError> + Send + 'static,
     {
-        let conn = self.conn.clone();
-        priority::spawn(move || f(&conn.lock().expect("duckdb connection lock"))).await?
+        let (conn, path) = (self.conn.clone(), self.path.clone());
+        let (readers, reading) = (self.readers.clone(), self.reading.clone());
+        let invalidated = self.invalidated.clone();
+        priority::spawn(move || {
+            let mut c = conn.lock().expect("duckdb connection lock");
+            reopen_if_invalidated(&path, &mut c, &readers, &reading, &invalidated);
+            let result = f(&c);
+            if result.as_ref().is_err_and(is_fatal) {
+                invalidated.store(true, Ordering::SeqCst);
+                reopen_if_invalidated(&path, &mut c, &readers, &reading, &invalidated);
+            }
+            result
+        })
+        .await?
     }
 
     /// Runs `f` on a reader connection on a blocking thread: an idle one, or a new clone of
@@ -299,7 +361,7 @@ impl Warehouse {
         F: FnOnce(&duckdb::Connection) -> Result<T, WarehouseError> + Send + 'static,
     {
         let (writer, readers) = (self.conn.clone(), self.readers.clone());
-        let reading = self.reading.clone();
+        let (reading, invalidated) = (self.reading.clone(), self.invalidated.clone());
         tokio::task::spawn_blocking(move || {
             let _reading = reading.read().expect("reader gate lock");
             let idle = readers.lock().expect("reader pool lock").pop();
@@ -308,7 +370,12 @@ impl Warehouse {
                 None => writer.lock().expect("duckdb connection lock").try_clone()?,
             };
             let result = f(&conn);
-            readers.lock().expect("reader pool lock").push(conn);
+            if result.as_ref().is_err_and(is_fatal) {
+                // Not pooled: the writer's next call reopens the database.
+                invalidated.store(true, Ordering::SeqCst);
+            } else {
+                readers.lock().expect("reader pool lock").push(conn);
+            }
             result
         })
         .await
@@ -646,6 +713,50 @@ mod tests {
         assert_eq!(memory_limit(&c), budget, "the budget is restored");
         assert_eq!(read(), 2_000_000, "the data reads back from the file");
         drop(c);
+        drop(warehouse);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A fatal DuckDB error (here a checkpoint that cannot pin its blocks) invalidates the
+    /// database; the warehouse reopens it and keeps every committed row.
+    #[tokio::test]
+    async fn a_warehouse_invalidated_by_a_fatal_error_reopens_with_its_committed_rows() {
+        let dir = scratch_dir("reopen");
+        let warehouse = Warehouse::open(&dir.join("warehouse.duckdb")).unwrap();
+        let budget = warehouse.with_conn(|c| Ok(memory_limit(c))).await.unwrap();
+        warehouse
+            .with_conn(|c| {
+                c.execute_batch("CHECKPOINT; CREATE TABLE t (i BIGINT, s VARCHAR)")?;
+                for k in 0..10 {
+                    c.execute_batch(&format!(
+                        "INSERT INTO t SELECT i, md5(i::VARCHAR) FROM range({}, {}) r(i)",
+                        k * 10_000,
+                        (k + 1) * 10_000
+                    ))?;
+                }
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let failed = warehouse
+            .with_conn(|c| {
+                c.execute_batch("SET memory_limit = '1MB'; CHECKPOINT")?;
+                Ok(())
+            })
+            .await
+            .unwrap_err();
+        assert!(is_fatal(&failed), "a fatal error: {failed}");
+
+        let count = |c: &duckdb::Connection| -> Result<i64, WarehouseError> {
+            Ok(c.query_row("SELECT count(*) FROM t", [], |r| r.get(0))?)
+        };
+        assert_eq!(warehouse.with_conn(count).await.unwrap(), 100_000);
+        assert_eq!(warehouse.with_reader(count).await.unwrap(), 100_000);
+        let reopened = warehouse.with_conn(|c| Ok(memory_limit(c))).await.unwrap();
+        assert_eq!(
+            reopened, budget,
+            "the reopened database has the normal budget"
+        );
         drop(warehouse);
         std::fs::remove_dir_all(&dir).unwrap();
     }
