@@ -71,8 +71,8 @@ pub struct Warehouse {
     running: tokio::sync::Mutex<()>,
     /// When the ETL last checkpointed (see `checkpoint`).
     checkpoints: Arc<Mutex<checkpoint::Policy>>,
-    /// Held shared by every reader task, exclusively while DuckDB drops its cached blocks
-    /// ([`release_memory`]), so a report never runs under the lowered budget.
+    /// Held shared by every reader task, exclusively while DuckDB runs under a lowered budget
+    /// ([`with_budget`]: dropping its cached blocks, a checkpoint), so a report never does.
     reading: Arc<RwLock<()>>,
     /// Set when DuckDB invalidated the database (a fatal error) and it is not reopened yet
     /// (see [`reopen_if_invalidated`]).
@@ -130,6 +130,7 @@ fn reopen_if_invalidated(
 fn checkpoint_if_due(
     c: &duckdb::Connection,
     policy: &Mutex<checkpoint::Policy>,
+    reading: &RwLock<()>,
     appended: i64,
 ) -> bool {
     let mut policy = policy.lock().expect("checkpoint policy lock");
@@ -138,7 +139,9 @@ fn checkpoint_if_due(
         return false;
     }
     let started = Instant::now();
-    match c.execute_batch("CHECKPOINT") {
+    match with_budget(c, reading, DUCKDB_CHECKPOINT_LIMIT, || {
+        c.execute_batch("CHECKPOINT")
+    }) {
         Ok(()) => {
             policy.done(Instant::now());
             let secs = started.elapsed().as_secs_f64();
@@ -238,30 +241,55 @@ const DUCKDB_ALLOCATOR_FLUSH_THRESHOLD: &str = "8MB";
 /// (under ingest, most times); the blocks it could evict are gone all the same.
 const DUCKDB_EVICTION_LIMIT: &str = "1MB";
 
+/// DuckDB's budget while the ETL checkpoints. A checkpoint reads back every block appended
+/// since the last one (from memory or from the temporary directory) and, under the normal
+/// budget, keeps them all until it ends. In a Python harness on the same DuckDB 1.5.6 with a
+/// table of `silver_statement`'s width, a checkpoint of one row group (126,976 rows) added
+/// 152 MB to the process under the normal budget, 138 MB under 128 MB, 74 MB under 64 MB and
+/// 32 MB under 16 MB, taking about as long (1.3–2.0 s). But what a checkpoint pins at once
+/// must fit: under 16 MB the server's checkpoint failed for want of a 256 KiB block at
+/// 15.0 MiB used, invalidating the database (reopened by [`reopen_if_invalidated`]). So the
+/// budget keeps a margin of four times that (README, Benchmarks → Memory).
+const DUCKDB_CHECKPOINT_LIMIT: &str = "64MB";
+
+/// Runs `f` with DuckDB's budget lowered to `limit` when no reader runs (`reading`), then
+/// sets it back; with readers, `f` runs under the normal budget. The budget is shared by
+/// every connection, so readers that start meanwhile wait for `f` to end: a report never
+/// meets the lowered budget. When DuckDB cannot evict down to `limit` (pinned blocks), the
+/// `SET` fails, having evicted what it could, and `f` runs under the normal budget.
+fn with_budget<T>(
+    c: &duckdb::Connection,
+    reading: &RwLock<()>,
+    limit: &str,
+    f: impl FnOnce() -> T,
+) -> T {
+    let Ok(_no_readers) = reading.try_write() else {
+        return f();
+    };
+    if let Err(e) = c.execute_batch(&format!("SET memory_limit = '{limit}'")) {
+        tracing::debug!(error = %e, limit, "warehouse: DuckDB kept blocks it could not evict");
+    }
+    let result = f();
+    if let Err(e) = c.execute_batch(&format!("SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")) {
+        tracing::warn!(error = %e, "warehouse: memory budget not restored");
+    }
+    result
+}
+
 /// Returns the memory a finished piece of warehouse work (a run that loaded rows, a
 /// checkpoint, a publication) leaves behind: DuckDB's cached blocks, by lowering its budget
-/// for a moment, then its allocator's freed pages (`allocator`).
+/// for a moment ([`with_budget`]), then its allocator's freed pages (`allocator`).
 ///
 /// DuckDB keeps the blocks a task read or appended in memory, up to its budget, until it needs
 /// the room. Under ingest the server's resident memory between ETL runs grew with the
 /// warehouse (from 90 to 270 MB over the short ingest benchmark's 70 s; 130 MB with the
 /// warehouse off); with the blocks dropped after each run it stayed 50–80 MB lower, and that
-/// benchmark's peak fell from 355–414 (median 380) to 326 MB. The full-length run's peak did
-/// not fall (507 MB; README, Benchmarks → Memory).
+/// benchmark's peak fell from 355–414 (median 380) to 326 MB.
 /// Dropping took up to 0.22 s in the sampled runs. Reports then read their blocks from the
 /// file again (the operating system's page cache); a server that loads nothing keeps its cache.
-///
-/// The budget is shared by every connection, so the blocks are only dropped while no reader
-/// runs (`reading`), and kept otherwise: a report never meets the lowered budget.
+/// While a reader runs, the blocks are kept.
 fn release_memory(c: &duckdb::Connection, reading: &RwLock<()>) {
-    if let Ok(_no_readers) = reading.try_write() {
-        if let Err(e) = c.execute_batch(&format!("SET memory_limit = '{DUCKDB_EVICTION_LIMIT}'")) {
-            tracing::debug!(error = %e, "warehouse: DuckDB kept blocks it could not evict");
-        }
-        if let Err(e) = c.execute_batch(&format!("SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")) {
-            tracing::warn!(error = %e, "warehouse: memory budget not restored");
-        }
-    }
+    with_budget(c, reading, DUCKDB_EVICTION_LIMIT, || ());
     allocator::release_freed_memory();
 }
 
@@ -589,7 +617,7 @@ impl Warehouse {
             // Memory is released after the checkpoint, when one is due: before it, the run's
             // appended blocks would be written to DuckDB's temporary directory only for the
             // checkpoint to read them back.
-            if checkpoint_if_due(c, &checkpoints, rows_loaded) || rows_loaded > 0 {
+            if checkpoint_if_due(c, &checkpoints, &reading, rows_loaded) || rows_loaded > 0 {
                 release_memory(c, &reading);
             } else {
                 allocator::release_freed_memory();
@@ -717,6 +745,29 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// The checkpoint's lowered budget holds while it runs, and only when no reader runs.
+    #[test]
+    fn with_budget_lowers_the_budget_while_it_runs_only_when_no_reader_runs() {
+        let dir = scratch_dir("budget");
+        let warehouse = Warehouse::open(&dir.join("warehouse.duckdb")).unwrap();
+        let c = warehouse.conn.lock().unwrap();
+        let budget = memory_limit(&c);
+        let inside = || with_budget(&c, &warehouse.reading, "64MB", || memory_limit(&c));
+        let lowered = inside();
+        assert!(
+            lowered.starts_with("61"),
+            "lowered while it runs: {lowered}"
+        );
+        assert_eq!(memory_limit(&c), budget, "the budget is restored");
+
+        let reader = warehouse.reading.read().unwrap();
+        assert_eq!(inside(), budget, "kept while a reader runs");
+        drop(reader);
+        drop(c);
+        drop(warehouse);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     /// A fatal DuckDB error (here a checkpoint that cannot pin its blocks) invalidates the
     /// database; the warehouse reopens it and keeps every committed row.
     #[tokio::test]
@@ -776,12 +827,12 @@ mod tests {
             )
             .unwrap();
         let policy = Mutex::new(checkpoint::Policy::new(0, Instant::now()));
-        checkpoint_if_due(&writer, &policy, 1);
+        checkpoint_if_due(&writer, &policy, &warehouse.reading, 1);
         assert!(wal() > 0, "not due: the row is still in the WAL");
         // One row short of a full row group: the next row completes it.
         *policy.lock().unwrap() =
             checkpoint::Policy::new(checkpoint::ROW_GROUP_ROWS - 1, Instant::now());
-        checkpoint_if_due(&writer, &policy, 1);
+        checkpoint_if_due(&writer, &policy, &warehouse.reading, 1);
         assert_eq!(wal(), 0, "checkpointed");
         assert!(!policy.lock().unwrap().due(Instant::now()), "recorded");
         drop(writer);
