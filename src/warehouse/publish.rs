@@ -49,10 +49,16 @@ impl Warehouse {
                 "ATTACH {} AS bi_snapshot (STORAGE_VERSION 'v1.4.0')",
                 literal(&tmp)
             ))?;
+            // Each table under the lowered budget on its own, so a report waits for one
+            // table's copy at most (`with_budget`). DETACH, which checkpoints the new file,
+            // runs under the normal budget: the copies have written their row groups by then,
+            // and a checkpoint that runs out of memory invalidates the database.
             let copied = bi_relations().try_for_each(|rel| {
-                c.execute_batch(&format!(
-                    "CREATE TABLE bi_snapshot.{rel} AS SELECT * FROM main.{rel}"
-                ))
+                super::with_budget_or_normal(c, &reading, super::DUCKDB_PUBLICATION_LIMIT, || {
+                    c.execute_batch(&format!(
+                        "CREATE TABLE bi_snapshot.{rel} AS SELECT * FROM main.{rel}"
+                    ))
+                })
             });
             c.execute_batch("DETACH bi_snapshot")?;
             super::release_memory(c, &reading);
