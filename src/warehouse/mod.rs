@@ -14,6 +14,7 @@
 //! long anywhere on the PostgreSQL server holds the bound back (visible as lag in the status).
 
 mod allocator;
+mod budget;
 mod checkpoint;
 pub mod dictionary;
 pub mod extract;
@@ -71,9 +72,11 @@ pub struct Warehouse {
     running: tokio::sync::Mutex<()>,
     /// When the ETL last checkpointed (see `checkpoint`).
     checkpoints: Arc<Mutex<checkpoint::Policy>>,
-    /// Held shared by every reader task, exclusively while DuckDB runs under a lowered budget
-    /// ([`with_budget`]: dropping its cached blocks, a checkpoint), so a report never does.
+    /// Held shared by every reader task; the writer reopens an invalidated database only
+    /// when it can hold it exclusively.
     reading: Arc<RwLock<()>>,
+    /// DuckDB's memory budget: lowered for the ETL's work, normal while a reader runs.
+    budget: Arc<budget::Budget>,
     /// Set when DuckDB invalidated the database (a fatal error) and it is not reopened yet
     /// (see [`reopen_if_invalidated`]).
     invalidated: Arc<AtomicBool>,
@@ -97,6 +100,7 @@ fn reopen_if_invalidated(
     conn: &mut duckdb::Connection,
     readers: &Mutex<Vec<duckdb::Connection>>,
     reading: &RwLock<()>,
+    budget: &budget::Budget,
     invalidated: &AtomicBool,
 ) {
     if !invalidated.load(Ordering::SeqCst) {
@@ -117,6 +121,7 @@ fn reopen_if_invalidated(
     match open_duckdb(path, false) {
         Ok(reopened) => {
             *conn = reopened;
+            budget.reopened();
             invalidated.store(false, Ordering::SeqCst);
             tracing::warn!(path = %path.display(), "warehouse: reopened after a fatal DuckDB error");
         }
@@ -130,7 +135,7 @@ fn reopen_if_invalidated(
 fn checkpoint_if_due(
     c: &duckdb::Connection,
     policy: &Mutex<checkpoint::Policy>,
-    reading: &RwLock<()>,
+    budget: &budget::Budget,
     appended: i64,
 ) -> bool {
     let mut policy = policy.lock().expect("checkpoint policy lock");
@@ -139,7 +144,7 @@ fn checkpoint_if_due(
         return false;
     }
     let started = Instant::now();
-    match with_budget(c, reading, DUCKDB_CHECKPOINT_LIMIT, || {
+    match with_budget(c, budget, DUCKDB_CHECKPOINT_LIMIT, || {
         c.execute_batch("CHECKPOINT")
     }) {
         Ok(()) => {
@@ -162,6 +167,9 @@ pub struct RunReport {
     pub rows: i64,
     pub xid_bound: i64,
     pub millis: i64,
+    /// Whether DuckDB ran out of memory under the run's lowered budget, so that the run was
+    /// rolled back and run again under the normal one.
+    pub rerun_under_normal_budget: bool,
 }
 
 /// Knobs for a run; the default is a normal run.
@@ -171,6 +179,9 @@ pub struct RunOptions {
     pub interrupt_before_commit: bool,
     /// Statements per Arrow batch (default 10,000); tests use tiny chunks.
     pub chunk_rows: Option<i64>,
+    /// DuckDB's budget while the run appends (default [`DUCKDB_RUN_LIMIT`]); tests set one
+    /// too small for any run.
+    pub budget: Option<&'static str>,
 }
 
 /// The ETL status shown by `cairn etl status` and `GET /api/v1/etl/status`.
@@ -223,12 +234,6 @@ fn locked_or(path: &Path, e: duckdb::Error) -> WarehouseError {
     }
 }
 
-/// DuckDB's memory budget inside `cairn serve`. Its default (80 % of RAM) let the embedded
-/// warehouse grow the server past a gigabyte; beyond this budget DuckDB spills to disk.
-/// 128 MB saved about 50 MB of the server's peak under ingest but made reports on 1,000,000
-/// statements 5–25 % slower (README, Benchmarks), so the budget stays at 256 MB.
-const DUCKDB_MEMORY_LIMIT: &str = "256MB";
-
 /// DuckDB's threshold for handing its allocator's freed memory back after a task (its default
 /// is 128 MB). Set together with `allocator_background_threads`, it took the server's peak in
 /// the README's memory run from 390–422 to 362–383 MB; the share of each was not measured.
@@ -252,6 +257,15 @@ const DUCKDB_EVICTION_LIMIT: &str = "1MB";
 /// budget keeps a margin of four times that (README, Benchmarks → Memory).
 const DUCKDB_CHECKPOINT_LIMIT: &str = "64MB";
 
+/// DuckDB's budget while a run appends, from its `BEGIN` to its `COMMIT`. A run's appended
+/// rows stay in memory until then under the normal budget; under a lowered one DuckDB writes
+/// them to its temporary directory as they come. One run loading 212,000 statements into an
+/// empty warehouse (`cairn etl rebuild`) peaked at 270–287 MB in 5.3–6.0 s under the normal
+/// budget, 220–222 MB in 6.7–6.9 s under 64 MB and 192 MB under 32 MB; under 16 MB it ran out
+/// of memory (README, Benchmarks → Memory). A run that runs out of memory under it is run
+/// again at once under the normal budget.
+const DUCKDB_RUN_LIMIT: &str = "64MB";
+
 /// DuckDB's budget while the BI copy is written (`publish`: one `CREATE TABLE … AS` per gold
 /// relation, whose joins and aggregations DuckDB spills beyond the budget). In a Python
 /// harness on the same DuckDB 1.5.6, publishing a warehouse of 784,877 statements added
@@ -261,28 +275,32 @@ const DUCKDB_CHECKPOINT_LIMIT: &str = "64MB";
 /// again under the normal budget ([`with_budget_or_normal`]).
 const DUCKDB_PUBLICATION_LIMIT: &str = "96MB";
 
-/// Runs `f` with DuckDB's budget lowered to `limit` when no reader runs (`reading`), then
-/// sets it back; with readers, `f` runs under the normal budget. The budget is shared by
-/// every connection, so readers that start meanwhile wait for `f` to end: a report never
-/// meets the lowered budget. When DuckDB cannot evict down to `limit` (pinned blocks), the
-/// `SET` fails, having evicted what it could, and `f` runs under the normal budget.
+/// Runs `f` under DuckDB's budget lowered to `limit` (unless a reader runs or starts
+/// meanwhile: see `budget`), then sets the normal budget back.
 fn with_budget<T>(
     c: &duckdb::Connection,
-    reading: &RwLock<()>,
-    limit: &str,
+    budget: &budget::Budget,
+    limit: &'static str,
     f: impl FnOnce() -> T,
 ) -> T {
-    let Ok(_no_readers) = reading.try_write() else {
-        return f();
-    };
-    if let Err(e) = c.execute_batch(&format!("SET memory_limit = '{limit}'")) {
-        tracing::debug!(error = %e, limit, "warehouse: DuckDB kept blocks it could not evict");
-    }
+    budget.lower(c, limit);
     let result = f();
-    if let Err(e) = c.execute_batch(&format!("SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")) {
-        tracing::warn!(error = %e, "warehouse: memory budget not restored");
-    }
+    budget.restore(c);
     result
+}
+
+/// Whether DuckDB ran out of memory under its budget (an error that leaves the database
+/// usable, unlike a fatal one). A query says "Out of Memory Error"; the appender only "Failed
+/// to append: failed to allocate data of size …".
+fn out_of_memory(e: &impl std::fmt::Display) -> bool {
+    let text = e.to_string();
+    [
+        "Out of Memory Error",
+        "failed to allocate",
+        "could not allocate",
+    ]
+    .iter()
+    .any(|m| text.contains(m))
 }
 
 /// Runs `f` under a lowered budget ([`with_budget`]) and, when DuckDB runs out of memory
@@ -291,12 +309,12 @@ fn with_budget<T>(
 /// of memory invalidates the database instead.
 fn with_budget_or_normal<T>(
     c: &duckdb::Connection,
-    reading: &RwLock<()>,
-    limit: &str,
+    budget: &budget::Budget,
+    limit: &'static str,
     f: impl Fn() -> duckdb::Result<T>,
 ) -> duckdb::Result<T> {
-    match with_budget(c, reading, limit, &f) {
-        Err(e) if e.to_string().contains("Out of Memory Error") => {
+    match with_budget(c, budget, limit, &f) {
+        Err(e) if out_of_memory(&e) => {
             tracing::debug!(error = %e, limit, "warehouse: out of memory under a lowered budget; again under the normal one");
             f()
         }
@@ -316,8 +334,8 @@ fn with_budget_or_normal<T>(
 /// Dropping took up to 0.22 s in the sampled runs. Reports then read their blocks from the
 /// file again (the operating system's page cache); a server that loads nothing keeps its cache.
 /// While a reader runs, the blocks are kept.
-fn release_memory(c: &duckdb::Connection, reading: &RwLock<()>) {
-    with_budget(c, reading, DUCKDB_EVICTION_LIMIT, || ());
+fn release_memory(c: &duckdb::Connection, budget: &budget::Budget) {
+    with_budget(c, budget, DUCKDB_EVICTION_LIMIT, || ());
     allocator::release_freed_memory();
 }
 
@@ -327,7 +345,7 @@ pub fn open_duckdb(path: &Path, read_only: bool) -> Result<duckdb::Connection, W
     let mut config = duckdb::Config::default()
         .enable_autoload_extension(false)?
         .with("autoinstall_known_extensions", "false")?
-        .max_memory(DUCKDB_MEMORY_LIMIT)?
+        .max_memory(budget::NORMAL)?
         .with(
             "allocator_flush_threshold",
             DUCKDB_ALLOCATOR_FLUSH_THRESHOLD,
@@ -361,6 +379,7 @@ impl Warehouse {
             conn: Arc::new(Mutex::new(conn)),
             readers: Arc::new(Mutex::new(Vec::new())),
             reading: Arc::new(RwLock::new(())),
+            budget: Arc::new(budget::Budget::default()),
             invalidated: Arc::new(AtomicBool::new(false)),
             running: tokio::sync::Mutex::new(()),
         })
@@ -395,14 +414,14 @@ impl Warehouse {
     {
         let (conn, path) = (self.conn.clone(), self.path.clone());
         let (readers, reading) = (self.readers.clone(), self.reading.clone());
-        let invalidated = self.invalidated.clone();
+        let (budget, invalidated) = (self.budget.clone(), self.invalidated.clone());
         priority::spawn(move || {
             let mut c = conn.lock().expect("duckdb connection lock");
-            reopen_if_invalidated(&path, &mut c, &readers, &reading, &invalidated);
+            reopen_if_invalidated(&path, &mut c, &readers, &reading, &budget, &invalidated);
             let result = f(&c);
             if result.as_ref().is_err_and(is_fatal) {
                 invalidated.store(true, Ordering::SeqCst);
-                reopen_if_invalidated(&path, &mut c, &readers, &reading, &invalidated);
+                reopen_if_invalidated(&path, &mut c, &readers, &reading, &budget, &invalidated);
             }
             result
         })
@@ -418,6 +437,7 @@ impl Warehouse {
     {
         let (writer, readers) = (self.conn.clone(), self.readers.clone());
         let (reading, invalidated) = (self.reading.clone(), self.invalidated.clone());
+        let budget = self.budget.clone();
         tokio::task::spawn_blocking(move || {
             let _reading = reading.read().expect("reader gate lock");
             let idle = readers.lock().expect("reader pool lock").pop();
@@ -425,7 +445,9 @@ impl Warehouse {
                 Some(c) => c,
                 None => writer.lock().expect("duckdb connection lock").try_clone()?,
             };
+            budget.reader_starts(&conn);
             let result = f(&conn);
+            budget.reader_ends(&conn);
             if result.as_ref().is_err_and(is_fatal) {
                 // Not pooled: the writer's next call reopens the database.
                 invalidated.store(true, Ordering::SeqCst);
@@ -464,11 +486,22 @@ impl Warehouse {
     ) -> Result<RunReport, WarehouseError> {
         let _running = self.running.lock().await;
         let started = Instant::now();
-        let result = self.load(pool, options, started).await;
+        let lowered = options.budget.unwrap_or(DUCKDB_RUN_LIMIT);
+        let mut result = self.load(pool, options, started, Some(lowered)).await;
+        let ran_out = result.as_ref().err().filter(out_of_memory);
+        if let Some(error) = ran_out.map(ToString::to_string) {
+            tracing::warn!(
+                error,
+                "etl: the run ran out of memory under its lowered budget; again under the normal one"
+            );
+            self.roll_back().await;
+            result = self.load(pool, options, started, None).await;
+            if let Ok(report) = &mut result {
+                report.rerun_under_normal_budget = true;
+            }
+        }
         if let Err(e) = &result {
-            // Nothing of a failed run stays: DuckDB drops the open transaction (as it does
-            // when the process dies before the commit).
-            let _ = self.with_conn(|c| Ok(c.execute_batch("ROLLBACK")?)).await;
+            self.roll_back().await;
             if !matches!(e, WarehouseError::Interrupted) {
                 let message = e.to_string();
                 let _ = self
@@ -485,11 +518,26 @@ impl Warehouse {
         result
     }
 
+    /// Drops a failed run's open transaction (as DuckDB does when the process dies before the
+    /// commit), so nothing of it stays, and sets the normal budget back.
+    async fn roll_back(&self) {
+        let budget = self.budget.clone();
+        let _ = self
+            .with_conn(move |c| {
+                let rolled_back = c.execute_batch("ROLLBACK");
+                budget.restore(c);
+                Ok(rolled_back?)
+            })
+            .await;
+    }
+
+    /// One run; `run_budget`: DuckDB's budget while it appends (the normal one when `None`).
     async fn load(
         &self,
         pool: &PgPool,
         options: &RunOptions,
         started: Instant,
+        run_budget: Option<&'static str>,
     ) -> Result<RunReport, WarehouseError> {
         let state = self.state().await?;
         let run_id = state.runs + 1;
@@ -502,8 +550,14 @@ impl Warehouse {
                 .fetch_one(&mut *tx)
                 .await?;
         let lower = state.xid_bound;
-        self.with_conn(|c| Ok(c.execute_batch("BEGIN TRANSACTION")?))
-            .await?;
+        let budget = self.budget.clone();
+        self.with_conn(move |c| {
+            if let Some(limit) = run_budget {
+                budget.lower(c, limit);
+            }
+            Ok(c.execute_batch("BEGIN TRANSACTION")?)
+        })
+        .await?;
         // Pre-migration rows have no insert_xid: they were all committed before the migration
         // ran, so the first run (lower bound 0) takes them too. Later runs read [lower, bound),
         // an index range on statements_insert_xid. COPY takes no bound parameters; both
@@ -609,7 +663,7 @@ impl Warehouse {
             return Err(WarehouseError::Interrupted);
         }
         let millis = started.elapsed().as_millis() as i64;
-        let (checkpoints, reading) = (self.checkpoints.clone(), self.reading.clone());
+        let (checkpoints, budget) = (self.checkpoints.clone(), self.budget.clone());
         self.with_conn(move |c| {
             // A void that arrives after its target was loaded (or before it) flags the target;
             // gold only shows statements that are neither voided nor voiding.
@@ -645,8 +699,9 @@ impl Warehouse {
             // Memory is released after the checkpoint, when one is due: before it, the run's
             // appended blocks would be written to DuckDB's temporary directory only for the
             // checkpoint to read them back.
-            if checkpoint_if_due(c, &checkpoints, &reading, rows_loaded) || rows_loaded > 0 {
-                release_memory(c, &reading);
+            budget.restore(c);
+            if checkpoint_if_due(c, &checkpoints, &budget, rows_loaded) || rows_loaded > 0 {
+                release_memory(c, &budget);
             } else {
                 allocator::release_freed_memory();
             }
@@ -658,6 +713,7 @@ impl Warehouse {
             rows: rows_loaded,
             xid_bound: bound,
             millis,
+            rerun_under_normal_budget: false,
         })
     }
 
@@ -758,12 +814,12 @@ mod tests {
             "the read cached its blocks: {cached} bytes"
         );
 
-        let reader = warehouse.reading.read().unwrap();
-        release_memory(&c, &warehouse.reading);
+        warehouse.budget.reader_starts(&c);
+        release_memory(&c, &warehouse.budget);
         assert_eq!(duckdb_bytes(&c), cached, "kept while a reader runs");
-        drop(reader);
+        warehouse.budget.reader_ends(&c);
 
-        release_memory(&c, &warehouse.reading);
+        release_memory(&c, &warehouse.budget);
         let after = duckdb_bytes(&c);
         assert!(after < cached / 4, "dropped: {cached} -> {after} bytes");
         assert_eq!(memory_limit(&c), budget, "the budget is restored");
@@ -773,14 +829,15 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
-    /// The checkpoint's lowered budget holds while it runs, and only when no reader runs.
+    /// A lowered budget holds while the ETL's work runs and no reader runs; a reader that
+    /// starts meanwhile raises it at once, and it comes back when the reader ends.
     #[test]
     fn with_budget_lowers_the_budget_while_it_runs_only_when_no_reader_runs() {
         let dir = scratch_dir("budget");
         let warehouse = Warehouse::open(&dir.join("warehouse.duckdb")).unwrap();
         let c = warehouse.conn.lock().unwrap();
         let budget = memory_limit(&c);
-        let inside = || with_budget(&c, &warehouse.reading, "64MB", || memory_limit(&c));
+        let inside = || with_budget(&c, &warehouse.budget, "64MB", || memory_limit(&c));
         let lowered = inside();
         assert!(
             lowered.starts_with("61"),
@@ -788,9 +845,24 @@ mod tests {
         );
         assert_eq!(memory_limit(&c), budget, "the budget is restored");
 
-        let reader = warehouse.reading.read().unwrap();
+        warehouse.budget.reader_starts(&c);
         assert_eq!(inside(), budget, "kept while a reader runs");
-        drop(reader);
+        warehouse.budget.reader_ends(&c);
+
+        let during = with_budget(&c, &warehouse.budget, "64MB", || {
+            let lowered = memory_limit(&c);
+            warehouse.budget.reader_starts(&c);
+            let reading = memory_limit(&c);
+            warehouse.budget.reader_ends(&c);
+            (lowered, reading, memory_limit(&c))
+        });
+        assert!(during.0.starts_with("61"), "lowered: {during:?}");
+        assert_eq!(during.1, budget, "raised for a reader that starts");
+        assert!(
+            during.2.starts_with("61"),
+            "lowered again after it: {during:?}"
+        );
+        assert_eq!(memory_limit(&c), budget, "the budget is restored");
         drop(c);
         drop(warehouse);
         std::fs::remove_dir_all(&dir).unwrap();
@@ -810,14 +882,14 @@ mod tests {
                 |r| r.get::<_, i64>(0),
             )
         };
-        let lowered = with_budget(&c, &warehouse.reading, "1MB", distinct);
+        let lowered = with_budget(&c, &warehouse.budget, "1MB", distinct);
         assert!(
             lowered
                 .as_ref()
                 .is_err_and(|e| e.to_string().contains("Out of Memory Error")),
             "out of memory under 1 MB: {lowered:?}"
         );
-        let retried = with_budget_or_normal(&c, &warehouse.reading, "1MB", distinct);
+        let retried = with_budget_or_normal(&c, &warehouse.budget, "1MB", distinct);
         assert_eq!(retried.unwrap(), 1_000_000);
 
         let calls = std::cell::Cell::new(0);
@@ -825,7 +897,7 @@ mod tests {
             calls.set(calls.get() + 1);
             c.execute_batch("SELECT * FROM no_such_table")
         };
-        assert!(with_budget_or_normal(&c, &warehouse.reading, "1MB", missing).is_err());
+        assert!(with_budget_or_normal(&c, &warehouse.budget, "1MB", missing).is_err());
         assert_eq!(calls.get(), 1, "a missing table is not retried");
         drop(c);
         drop(warehouse);
@@ -891,12 +963,12 @@ mod tests {
             )
             .unwrap();
         let policy = Mutex::new(checkpoint::Policy::new(0, Instant::now()));
-        checkpoint_if_due(&writer, &policy, &warehouse.reading, 1);
+        checkpoint_if_due(&writer, &policy, &warehouse.budget, 1);
         assert!(wal() > 0, "not due: the row is still in the WAL");
         // One row short of a full row group: the next row completes it.
         *policy.lock().unwrap() =
             checkpoint::Policy::new(checkpoint::ROW_GROUP_ROWS - 1, Instant::now());
-        checkpoint_if_due(&writer, &policy, &warehouse.reading, 1);
+        checkpoint_if_due(&writer, &policy, &warehouse.budget, 1);
         assert_eq!(wal(), 0, "checkpointed");
         assert!(!policy.lock().unwrap().due(Instant::now()), "recorded");
         drop(writer);

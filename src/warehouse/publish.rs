@@ -36,7 +36,7 @@ impl Warehouse {
     /// Superset's `duckdb<2,>=1.4.2` and Metabase's duckdb_jdbc 1.5.5 (research notes A2).
     pub async fn publish(&self, target: &Path) -> Result<(), WarehouseError> {
         let _running = self.running.lock().await;
-        let (target, reading) = (target.to_path_buf(), self.reading.clone());
+        let (target, budget) = (target.to_path_buf(), self.budget.clone());
         self.with_conn(move |c| {
             if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir)
@@ -54,14 +54,14 @@ impl Warehouse {
             // runs under the normal budget: the copies have written their row groups by then,
             // and a checkpoint that runs out of memory invalidates the database.
             let copied = bi_relations().try_for_each(|rel| {
-                super::with_budget_or_normal(c, &reading, super::DUCKDB_PUBLICATION_LIMIT, || {
+                super::with_budget_or_normal(c, &budget, super::DUCKDB_PUBLICATION_LIMIT, || {
                     c.execute_batch(&format!(
                         "CREATE TABLE bi_snapshot.{rel} AS SELECT * FROM main.{rel}"
                     ))
                 })
             });
             c.execute_batch("DETACH bi_snapshot")?;
-            super::release_memory(c, &reading);
+            super::release_memory(c, &budget);
             copied?;
             std::fs::rename(&tmp, &target).map_err(|e| {
                 anyhow::anyhow!(

@@ -34,7 +34,13 @@ pub fn spawn(
                 Ok(r) => {
                     if r.rows > 0 {
                         unpublished = true;
-                        tracing::info!(rows = r.rows, millis = r.millis, run = r.run_id, "etl run");
+                        tracing::info!(
+                            rows = r.rows,
+                            millis = r.millis,
+                            run = r.run_id,
+                            rerun_under_normal_budget = r.rerun_under_normal_budget,
+                            "etl run"
+                        );
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "etl run failed"),

@@ -81,6 +81,7 @@ async fn a_run_interrupted_before_its_commit_leaves_nothing_and_the_rerun_loads_
             &RunOptions {
                 interrupt_before_commit: true,
                 chunk_rows: Some(2),
+                ..RunOptions::default()
             },
         )
         .await
@@ -152,6 +153,7 @@ async fn concurrent_writers_and_interleaved_runs_match_postgres_statement_by_sta
                 let options = RunOptions {
                     interrupt_before_commit: i == 5,
                     chunk_rows: Some(7), // many keyset pages per run
+                    ..RunOptions::default()
                 };
                 let _ = w.run_with(&app.pool, &options).await;
                 tokio::time::sleep(Duration::from_millis(25)).await;
@@ -221,6 +223,7 @@ async fn rows_stored_before_the_insert_xid_migration_are_loaded_by_the_first_run
     let small = RunOptions {
         interrupt_before_commit: false,
         chunk_rows: Some(2),
+        ..RunOptions::default()
     };
     w.run_with(&app.pool, &small).await.unwrap();
     post_ok(&app, &statement()).await;
@@ -247,4 +250,34 @@ async fn rows_stored_before_the_insert_xid_migration_are_loaded_by_the_first_run
         .await,
         "3"
     );
+}
+
+#[tokio::test]
+async fn a_run_out_of_memory_under_its_lowered_budget_is_rerun_and_loads_each_statement_once() {
+    let app = spawn_app().await;
+    let w = Warehouse::open(&warehouse_path()).unwrap();
+    let batch: Vec<_> = (0..500).map(|_| statement()).collect();
+    post_ok(&app, &json!(batch)).await;
+    let tiny = RunOptions {
+        budget: Some("1MB"),
+        ..RunOptions::default()
+    };
+    let report = w.run_with(&app.pool, &tiny).await.unwrap();
+    assert!(report.rerun_under_normal_budget, "{report:?}");
+    assert_eq!(report.rows, 500);
+    assert_eq!(
+        value(
+            &w,
+            "SELECT count(*) || ' ' || count(DISTINCT statement_id) FROM silver_statement"
+        )
+        .await,
+        "500 500"
+    );
+    assert_eq!(
+        value(&w, "SELECT current_setting('memory_limit')").await,
+        value(&w, "SELECT '244.1 MiB'").await,
+        "the normal budget is back"
+    );
+    let normal = w.run_once(&app.pool).await.unwrap();
+    assert!(!normal.rerun_under_normal_budget && normal.rows == 0);
 }

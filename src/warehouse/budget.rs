@@ -1,0 +1,101 @@
+//! DuckDB's memory budget (`memory_limit`): one per database, shared by the writer and every
+//! reader connection. The ETL's work (a run's appends, a checkpoint, the BI publication, the
+//! drop of cached blocks) asks for a lowered budget; reports and SQL queries always run under
+//! the normal one. A reader that starts while the budget is lowered raises it at once instead
+//! of waiting, and the lowered budget comes back when the last reader ends, if the ETL's work
+//! still runs.
+//!
+//! DuckDB evicts unpinned blocks towards a lowered budget (read blocks are dropped, appended
+//! ones not yet checkpointed go to its temporary directory). When it cannot get under the new
+//! budget (pinned blocks), the `SET` fails, having evicted what it could; DuckDB 1.5.6 then
+//! keeps the lowered value all the same (a test showed it), so a lowered budget is always set
+//! back, whether its `SET` succeeded or not.
+
+use std::sync::Mutex;
+
+/// DuckDB's memory budget inside `cairn serve`. Its default (80 % of RAM) let the embedded
+/// warehouse grow the server past a gigabyte; beyond this budget DuckDB spills to disk.
+/// 128 MB saved about 50 MB of the server's peak under ingest but made reports on 1,000,000
+/// statements 5–25 % slower (README, Benchmarks), so reports run under 256 MB.
+pub const NORMAL: &str = "256MB";
+
+/// Who holds the budget now.
+#[derive(Debug, Default)]
+pub struct Budget {
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Reader tasks running.
+    readers: usize,
+    /// The budget the ETL's current work asks for, if any.
+    wanted: Option<&'static str>,
+    /// Whether `wanted` was set (successfully or not) and not set back yet.
+    lowered: bool,
+}
+
+/// Sets DuckDB's budget; whether DuckDB took it.
+fn set(c: &duckdb::Connection, limit: &str) -> bool {
+    match c.execute_batch(&format!("SET memory_limit = '{limit}'")) {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::debug!(error = %e, limit, "warehouse: DuckDB kept blocks it could not evict");
+            false
+        }
+    }
+}
+
+impl Budget {
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().expect("budget lock")
+    }
+
+    /// The ETL's work asks for `limit` until [`Budget::restore`]; set now unless a reader
+    /// runs.
+    pub fn lower(&self, c: &duckdb::Connection, limit: &'static str) {
+        let mut s = self.state();
+        s.wanted = Some(limit);
+        if s.readers == 0 {
+            set(c, limit);
+            s.lowered = true;
+        }
+    }
+
+    /// The ETL's work has ended: the normal budget.
+    pub fn restore(&self, c: &duckdb::Connection) {
+        let mut s = self.state();
+        s.wanted = None;
+        if std::mem::take(&mut s.lowered) && !set(c, NORMAL) {
+            tracing::warn!("warehouse: memory budget not restored");
+        }
+    }
+
+    /// A reader starts on `c`: the normal budget until the last reader ends.
+    pub fn reader_starts(&self, c: &duckdb::Connection) {
+        let mut s = self.state();
+        s.readers += 1;
+        if std::mem::take(&mut s.lowered) && !set(c, NORMAL) {
+            tracing::warn!("warehouse: memory budget not raised for a reader");
+        }
+    }
+
+    /// A reader ends on `c`: the lowered budget comes back if the ETL's work still asks for it.
+    pub fn reader_ends(&self, c: &duckdb::Connection) {
+        let mut s = self.state();
+        s.readers -= 1;
+        if s.readers == 0 {
+            if let Some(limit) = s.wanted {
+                set(c, limit);
+                s.lowered = true;
+            }
+        }
+    }
+
+    /// The database was opened again (under its configured, normal budget).
+    pub fn reopened(&self) {
+        let mut s = self.state();
+        s.wanted = None;
+        s.lowered = false;
+    }
+}
