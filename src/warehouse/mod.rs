@@ -177,7 +177,7 @@ pub struct RunReport {
 pub struct RunOptions {
     /// Test hook: stop after appending, before the commit, as if the process died there.
     pub interrupt_before_commit: bool,
-    /// Statements per Arrow batch (default 10,000); tests use tiny chunks.
+    /// Statements per Arrow batch (default 4,096); tests use tiny chunks.
     pub chunk_rows: Option<i64>,
     /// DuckDB's budget while the run appends (default [`DUCKDB_RUN_LIMIT`]); tests set one
     /// too small for any run.
@@ -257,9 +257,10 @@ const DUCKDB_EVICTION_LIMIT: &str = "1MB";
 /// budget keeps a margin of four times that (README, Benchmarks → Memory).
 const DUCKDB_CHECKPOINT_LIMIT: &str = "64MB";
 
-/// DuckDB's budget while a run appends, from its `BEGIN` to its `COMMIT`. A run's appended
-/// rows stay in memory until then under the normal budget; under a lowered one DuckDB writes
-/// them to its temporary directory as they come. One run loading 212,000 statements into an
+/// DuckDB's budget while a run appends, from its `BEGIN` until its commit begins (the commit
+/// runs under the normal budget: see `load`). A run's appended rows stay in memory until then
+/// under the normal budget; under a lowered one DuckDB writes them to its temporary directory
+/// as they come. One run loading 212,000 statements into an
 /// empty warehouse (`cairn etl rebuild`) peaked at 270–287 MB in 5.3–6.0 s under the normal
 /// budget, 220–222 MB in 6.7–6.9 s under 64 MB and 192 MB under 32 MB; under 16 MB it ran out
 /// of memory (README, Benchmarks → Memory). A run that runs out of memory under it is run
@@ -665,6 +666,11 @@ impl Warehouse {
         let millis = started.elapsed().as_millis() as i64;
         let (checkpoints, budget) = (self.checkpoints.clone(), self.budget.clone());
         self.with_conn(move |c| {
+            // The commit runs under the normal budget: under 64 MB DuckDB's commit ran out of
+            // memory in the ingest benchmark ("Failed to commit: could not allocate block"),
+            // and a failed commit broke the database ("INTERNAL Error: Could not find node in
+            // column segment tree"), so every rerun failed the same way.
+            budget.restore(c);
             // A void that arrives after its target was loaded (or before it) flags the target;
             // gold only shows statements that are neither voided nor voiding.
             c.execute(
@@ -699,7 +705,6 @@ impl Warehouse {
             // Memory is released after the checkpoint, when one is due: before it, the run's
             // appended blocks would be written to DuckDB's temporary directory only for the
             // checkpoint to read them back.
-            budget.restore(c);
             if checkpoint_if_due(c, &checkpoints, &budget, rows_loaded) || rows_loaded > 0 {
                 release_memory(c, &budget);
             } else {
