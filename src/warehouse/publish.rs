@@ -49,8 +49,9 @@ impl Warehouse {
                 "ATTACH {} AS bi_snapshot (STORAGE_VERSION 'v1.4.0')",
                 literal(&tmp)
             ))?;
-            // Each table under the lowered budget on its own, so a report waits for one
-            // table's copy at most (`with_budget`). DETACH, which checkpoints the new file,
+            // Each table under the lowered budget on its own, so a table that runs out of
+            // memory is copied again alone (`with_budget_or_normal`); a report that starts
+            // meanwhile raises the budget (`budget`). DETACH, which checkpoints the new file,
             // runs under the normal budget: the copies have written their row groups by then,
             // and a checkpoint that runs out of memory invalidates the database.
             let copied = bi_relations().try_for_each(|rel| {
