@@ -85,6 +85,36 @@ pub struct Warehouse {
 /// Whether DuckDB invalidated its database with this error. A fatal error (a checkpoint that
 /// ran out of memory or disk, say) leaves the database unusable until it is reopened: every
 /// later statement fails with "database has been invalidated".
+/// The bound of a run limited to about `cap` statements: the transaction id of the statement
+/// after the first `cap` in `[lower, bound)` (by transaction id), so that the run loads whole
+/// transactions only, all of them committed (below the snapshot's `xmin`, as `bound` is);
+/// when the first transaction alone holds more than `cap`, just past it. Also whether
+/// statements are left for the next run.
+async fn capped_bound(
+    tx: &mut sqlx::PgConnection,
+    lower: i64,
+    bound: i64,
+    cap: i64,
+) -> Result<(i64, bool), WarehouseError> {
+    let (first, next): (Option<i64>, Option<i64>) = sqlx::query_as(
+        "SELECT (SELECT min(insert_xid) FROM statements
+                 WHERE insert_xid >= $1 AND insert_xid < $2),
+                (SELECT insert_xid FROM statements
+                 WHERE insert_xid >= $1 AND insert_xid < $2
+                 ORDER BY insert_xid OFFSET $3 LIMIT 1)",
+    )
+    .bind(lower)
+    .bind(bound)
+    .bind(cap.max(1))
+    .fetch_one(tx)
+    .await?;
+    Ok(match (first, next) {
+        (Some(first), Some(next)) if next > first => (next, true),
+        (Some(_), Some(next)) => (next + 1, next + 1 < bound),
+        _ => (bound, false),
+    })
+}
+
 fn is_fatal(e: &WarehouseError) -> bool {
     let text = e.to_string();
     text.contains("FATAL Error") || text.contains("database has been invalidated")
@@ -170,6 +200,9 @@ pub struct RunReport {
     /// Whether DuckDB ran out of memory under the run's lowered budget, so that the run was
     /// rolled back and run again under the normal one.
     pub rerun_under_normal_budget: bool,
+    /// Whether the run stopped at [`RunOptions::max_statements`] with more statements
+    /// committed than it loaded: the next run can start at once.
+    pub more_waiting: bool,
 }
 
 /// Knobs for a run; the default is a normal run.
@@ -182,6 +215,11 @@ pub struct RunOptions {
     /// DuckDB's budget while the run appends (default [`DUCKDB_RUN_LIMIT`]); tests set one
     /// too small for any run.
     pub budget: Option<&'static str>,
+    /// Load at most this many statements, the rest in later runs (`None`: every statement
+    /// committed). A run always loads whole PostgreSQL transactions, so one that wrote more
+    /// is loaded whole, alone. The server's runs are capped (`runner`) because a run's memory
+    /// grows with its size; `cairn etl run` and `rebuild` load everything in one run.
+    pub max_statements: Option<i64>,
 }
 
 /// The ETL status shown by `cairn etl status` and `GET /api/v1/etl/status`.
@@ -551,6 +589,10 @@ impl Warehouse {
                 .fetch_one(&mut *tx)
                 .await?;
         let lower = state.xid_bound;
+        let (bound, more_waiting) = match options.max_statements {
+            Some(cap) => capped_bound(&mut *tx, lower, bound, cap).await?,
+            None => (bound, false),
+        };
         let budget = self.budget.clone();
         self.with_conn(move |c| {
             if let Some(limit) = run_budget {
@@ -719,6 +761,7 @@ impl Warehouse {
             xid_bound: bound,
             millis,
             rerun_under_normal_budget: false,
+            more_waiting,
         })
     }
 

@@ -153,6 +153,7 @@ async fn concurrent_writers_and_interleaved_runs_match_postgres_statement_by_sta
                 let options = RunOptions {
                     interrupt_before_commit: i == 5,
                     chunk_rows: Some(7), // many keyset pages per run
+                    max_statements: (i % 2 == 1).then_some(5),
                     ..RunOptions::default()
                 };
                 let _ = w.run_with(&app.pool, &options).await;
@@ -292,4 +293,52 @@ async fn a_run_out_of_memory_under_its_lowered_budget_is_rerun_and_loads_each_st
     );
     let normal = w.run_once(&app.pool).await.unwrap();
     assert!(!normal.rerun_under_normal_budget && normal.rows == 0);
+}
+
+#[tokio::test]
+async fn capped_runs_load_whole_transactions_each_statement_once_until_none_is_left() {
+    let app = spawn_app().await;
+    let w = Warehouse::open(&warehouse_path()).unwrap();
+    // One PostgreSQL transaction per POST.
+    let sizes = [3, 10, 1, 1, 25, 2, 4];
+    for n in sizes {
+        let batch: Vec<_> = (0..n).map(|_| statement()).collect();
+        post_ok(&app, &json!(batch)).await;
+    }
+    let total: i64 = sizes.iter().sum();
+    let capped = RunOptions {
+        max_statements: Some(5),
+        ..RunOptions::default()
+    };
+    let mut runs = Vec::new();
+    for _ in 0..200 {
+        let report = w.run_with(&app.pool, &capped).await.unwrap();
+        if report.rows > 0 {
+            runs.push(report.rows);
+        }
+        if runs.iter().sum::<i64>() == total && !report.more_waiting {
+            break;
+        }
+        if !report.more_waiting {
+            // A transaction open elsewhere on the server can hold the bound back.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    assert_eq!(runs.iter().sum::<i64>(), total, "{runs:?}");
+    // At most 5 per run, except a transaction of more, loaded whole and alone.
+    assert!(
+        runs.iter().all(|r| *r <= 5 || *r == 10 || *r == 25),
+        "{runs:?}"
+    );
+    assert!(runs.contains(&10) && runs.contains(&25), "{runs:?}");
+    assert_eq!(
+        value(
+            &w,
+            "SELECT count(*) || ' ' || count(DISTINCT statement_id) FROM silver_statement"
+        )
+        .await,
+        format!("{total} {total}")
+    );
+    let after = w.run_with(&app.pool, &capped).await.unwrap();
+    assert!(after.rows == 0 && !after.more_waiting, "{after:?}");
 }
