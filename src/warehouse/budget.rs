@@ -3,7 +3,8 @@
 //! drop of cached blocks) asks for a lowered budget; reports and SQL queries always run under
 //! the normal one. A reader that starts while the budget is lowered raises it at once instead
 //! of waiting, and the lowered budget comes back when the last reader ends, if the ETL's work
-//! still runs.
+//! still runs. Work may also ask for fewer of DuckDB's threads (each thread of a query keeps
+//! its own hash tables); readers get them all back the same way.
 //!
 //! DuckDB evicts unpinned blocks towards a lowered budget (read blocks are dropped, appended
 //! ones not yet checkpointed go to its temporary directory). When it cannot get under the new
@@ -19,6 +20,25 @@ use std::sync::Mutex;
 /// statements 5–25 % slower (README, Benchmarks), so reports run under 256 MB.
 pub const NORMAL: &str = "256MB";
 
+/// What a piece of the ETL's work asks for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limit {
+    /// DuckDB's `memory_limit`.
+    pub memory: &'static str,
+    /// DuckDB's `threads`, when fewer than its default (one per core).
+    pub threads: Option<u32>,
+}
+
+impl Limit {
+    /// A memory budget, all threads.
+    pub const fn memory(memory: &'static str) -> Limit {
+        Limit {
+            memory,
+            threads: None,
+        }
+    }
+}
+
 /// Who holds the budget now.
 #[derive(Debug, Default)]
 pub struct Budget {
@@ -30,13 +50,13 @@ struct State {
     /// Reader tasks running.
     readers: usize,
     /// The budget the ETL's current work asks for, if any.
-    wanted: Option<&'static str>,
+    wanted: Option<Limit>,
     /// Whether `wanted` was set (successfully or not) and not set back yet.
     lowered: bool,
 }
 
 /// Sets DuckDB's budget; whether DuckDB took it.
-fn set(c: &duckdb::Connection, limit: &str) -> bool {
+fn set_memory(c: &duckdb::Connection, limit: &str) -> bool {
     match c.execute_batch(&format!("SET memory_limit = '{limit}'")) {
         Ok(()) => true,
         Err(e) => {
@@ -46,6 +66,21 @@ fn set(c: &duckdb::Connection, limit: &str) -> bool {
     }
 }
 
+/// Sets a lowered budget (and thread count).
+fn set_lowered(c: &duckdb::Connection, limit: Limit) {
+    set_memory(c, limit.memory);
+    if let Some(n) = limit.threads {
+        if let Err(e) = c.execute_batch(&format!("SET threads = {n}")) {
+            tracing::warn!(error = %e, "warehouse: threads not lowered");
+        }
+    }
+}
+
+/// Sets the normal budget and DuckDB's default thread count; whether DuckDB took both.
+fn set_normal(c: &duckdb::Connection) -> bool {
+    set_memory(c, NORMAL) & c.execute_batch("RESET threads").is_ok()
+}
+
 impl Budget {
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().expect("budget lock")
@@ -53,11 +88,11 @@ impl Budget {
 
     /// The ETL's work asks for `limit` until [`Budget::restore`]; set now unless a reader
     /// runs.
-    pub fn lower(&self, c: &duckdb::Connection, limit: &'static str) {
+    pub fn lower(&self, c: &duckdb::Connection, limit: Limit) {
         let mut s = self.state();
         s.wanted = Some(limit);
         if s.readers == 0 {
-            set(c, limit);
+            set_lowered(c, limit);
             s.lowered = true;
         }
     }
@@ -66,7 +101,7 @@ impl Budget {
     pub fn restore(&self, c: &duckdb::Connection) {
         let mut s = self.state();
         s.wanted = None;
-        if std::mem::take(&mut s.lowered) && !set(c, NORMAL) {
+        if std::mem::take(&mut s.lowered) && !set_normal(c) {
             tracing::warn!("warehouse: memory budget not restored");
         }
     }
@@ -75,7 +110,7 @@ impl Budget {
     pub fn reader_starts(&self, c: &duckdb::Connection) {
         let mut s = self.state();
         s.readers += 1;
-        if std::mem::take(&mut s.lowered) && !set(c, NORMAL) {
+        if std::mem::take(&mut s.lowered) && !set_normal(c) {
             tracing::warn!("warehouse: memory budget not raised for a reader");
         }
     }
@@ -86,7 +121,7 @@ impl Budget {
         s.readers -= 1;
         if s.readers == 0 {
             if let Some(limit) = s.wanted {
-                set(c, limit);
+                set_lowered(c, limit);
                 s.lowered = true;
             }
         }

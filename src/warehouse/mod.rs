@@ -15,6 +15,7 @@
 
 mod allocator;
 mod budget;
+use budget::Limit;
 mod checkpoint;
 pub mod dictionary;
 pub mod extract;
@@ -282,7 +283,7 @@ const DUCKDB_ALLOCATOR_FLUSH_THRESHOLD: &str = "8MB";
 /// blocks are dropped, appended blocks not yet checkpointed are written to its temporary
 /// directory beside the warehouse file. What it cannot evict stays, and the `SET` then fails
 /// (under ingest, most times); the blocks it could evict are gone all the same.
-const DUCKDB_EVICTION_LIMIT: &str = "1MB";
+const DUCKDB_EVICTION_LIMIT: Limit = Limit::memory("1MB");
 
 /// DuckDB's budget while the ETL checkpoints. A checkpoint reads back every block appended
 /// since the last one (from memory or from the temporary directory) and, under the normal
@@ -293,7 +294,7 @@ const DUCKDB_EVICTION_LIMIT: &str = "1MB";
 /// must fit: under 16 MB the server's checkpoint failed for want of a 256 KiB block at
 /// 15.0 MiB used, invalidating the database (reopened by [`reopen_if_invalidated`]). So the
 /// budget keeps a margin of four times that (README, Benchmarks → Memory).
-const DUCKDB_CHECKPOINT_LIMIT: &str = "64MB";
+const DUCKDB_CHECKPOINT_LIMIT: Limit = Limit::memory("64MB");
 
 /// DuckDB's budget while a run appends, from its `BEGIN` until its commit begins (the commit
 /// runs under the normal budget: see `load`). A run's appended rows stay in memory until then
@@ -303,23 +304,33 @@ const DUCKDB_CHECKPOINT_LIMIT: &str = "64MB";
 /// budget, 220–222 MB in 6.7–6.9 s under 64 MB and 192 MB under 32 MB; under 16 MB it ran out
 /// of memory (README, Benchmarks → Memory). A run that runs out of memory under it is run
 /// again at once under the normal budget.
-const DUCKDB_RUN_LIMIT: &str = "64MB";
+const DUCKDB_RUN_LIMIT: Limit = Limit::memory("64MB");
 
-/// DuckDB's budget while the BI copy is written (`publish`: one `CREATE TABLE … AS` per gold
-/// relation, whose joins and aggregations DuckDB spills beyond the budget). In a Python
-/// harness on the same DuckDB 1.5.6, publishing a warehouse of 784,877 statements added
-/// 260–261 MB to the process under the normal budget (3.0–3.7 s) and 114–141 MB under 96 MB
-/// (3.1–3.5 s); under 64 MB `fact_registration_au`'s aggregation ran out of memory with two
-/// threads (README, Benchmarks → Memory). A statement that still runs out of memory is run
-/// again under the normal budget ([`with_budget_or_normal`]).
-const DUCKDB_PUBLICATION_LIMIT: &str = "96MB";
+/// DuckDB's budgets while the BI copy is written (`publish`: one `CREATE TABLE … AS` per gold
+/// relation, whose joins and aggregations DuckDB spills beyond the budget), each tried in
+/// turn when DuckDB runs out of memory under the one before, then the normal budget
+/// ([`with_budget_or_normal`]). In a Python harness on the same DuckDB 1.5.6, publishing a
+/// warehouse of 784,877 statements added 260–261 MB to the process under the normal budget
+/// (3.0–3.7 s), 114–141 MB under 96 MB (3.1–3.5 s) and 80–83 MB under 64 MB on one thread;
+/// under 64 MB on two threads `fact_registration_au`'s aggregation ran out of memory (each
+/// thread aggregates into its own hash table). A warehouse of 682,115 statements: 110 MB
+/// under 96 MB (4.4 s), 85–93 MB under 64 MB on two threads, 73 MB under 48 MB on one thread
+/// (4.9–5.3 s); under 32 MB on one thread `fact_registration_au` ran out of memory (README,
+/// Benchmarks → Memory).
+const DUCKDB_PUBLICATION_LIMITS: &[Limit] = &[
+    Limit {
+        memory: "48MB",
+        threads: Some(1),
+    },
+    Limit::memory("96MB"),
+];
 
 /// Runs `f` under DuckDB's budget lowered to `limit` (unless a reader runs or starts
 /// meanwhile: see `budget`), then sets the normal budget back.
 fn with_budget<T>(
     c: &duckdb::Connection,
     budget: &budget::Budget,
-    limit: &'static str,
+    limit: Limit,
     f: impl FnOnce() -> T,
 ) -> T {
     budget.lower(c, limit);
@@ -342,23 +353,25 @@ fn out_of_memory(e: &impl std::fmt::Display) -> bool {
     .any(|m| text.contains(m))
 }
 
-/// Runs `f` under a lowered budget ([`with_budget`]) and, when DuckDB runs out of memory
-/// under it, once more under the normal budget. Only for work that fails whole and leaves
-/// nothing behind when it fails (a query, a `CREATE TABLE … AS`); a checkpoint that runs out
-/// of memory invalidates the database instead.
+/// Runs `f` under the first of `limits` ([`with_budget`]) and, each time DuckDB runs out of
+/// memory, again under the next one, then under the normal budget. Only for work that fails
+/// whole and leaves nothing behind when it fails (a query, a `CREATE TABLE … AS`); a
+/// checkpoint that runs out of memory invalidates the database instead.
 fn with_budget_or_normal<T>(
     c: &duckdb::Connection,
     budget: &budget::Budget,
-    limit: &'static str,
+    limits: &[Limit],
     f: impl Fn() -> duckdb::Result<T>,
 ) -> duckdb::Result<T> {
-    match with_budget(c, budget, limit, &f) {
-        Err(e) if out_of_memory(&e) => {
-            tracing::debug!(error = %e, limit, "warehouse: out of memory under a lowered budget; again under the normal one");
-            f()
+    for limit in limits {
+        match with_budget(c, budget, *limit, &f) {
+            Err(e) if out_of_memory(&e) => {
+                tracing::debug!(error = %e, ?limit, "warehouse: out of memory under a lowered budget; again under the next");
+            }
+            result => return result,
         }
-        result => result,
     }
+    f()
 }
 
 /// Returns the memory a finished piece of warehouse work (a run that loaded rows, a
@@ -525,7 +538,7 @@ impl Warehouse {
     ) -> Result<RunReport, WarehouseError> {
         let _running = self.running.lock().await;
         let started = Instant::now();
-        let lowered = options.budget.unwrap_or(DUCKDB_RUN_LIMIT);
+        let lowered = options.budget.map_or(DUCKDB_RUN_LIMIT, Limit::memory);
         let mut result = self.load(pool, options, started, Some(lowered)).await;
         let ran_out = result.as_ref().err().filter(out_of_memory);
         if let Some(error) = ran_out.map(ToString::to_string) {
@@ -576,7 +589,7 @@ impl Warehouse {
         pool: &PgPool,
         options: &RunOptions,
         started: Instant,
-        run_budget: Option<&'static str>,
+        run_budget: Option<Limit>,
     ) -> Result<RunReport, WarehouseError> {
         let state = self.state().await?;
         let run_id = state.runs + 1;
@@ -877,47 +890,81 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
-    /// A lowered budget holds while the ETL's work runs and no reader runs; a reader that
-    /// starts meanwhile raises it at once, and it comes back when the reader ends.
+    fn threads(c: &duckdb::Connection) -> i64 {
+        c.query_row("SELECT current_setting('threads')", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    /// A lowered budget (and thread count) holds while the ETL's work runs and no reader
+    /// runs; a reader that starts meanwhile raises both at once, and they come back when the
+    /// reader ends.
     #[test]
     fn with_budget_lowers_the_budget_while_it_runs_only_when_no_reader_runs() {
         let dir = scratch_dir("budget");
         let warehouse = Warehouse::open(&dir.join("warehouse.duckdb")).unwrap();
         let c = warehouse.conn.lock().unwrap();
-        let budget = memory_limit(&c);
-        let inside = || with_budget(&c, &warehouse.budget, "64MB", || memory_limit(&c));
+        let (budget, all_threads) = (memory_limit(&c), threads(&c));
+        assert!(all_threads > 1, "DuckDB's default: one thread per core");
+        let one_thread = Limit {
+            memory: "64MB",
+            threads: Some(1),
+        };
+        let inside = || {
+            with_budget(&c, &warehouse.budget, one_thread, || {
+                (memory_limit(&c), threads(&c))
+            })
+        };
         let lowered = inside();
         assert!(
-            lowered.starts_with("61"),
-            "lowered while it runs: {lowered}"
+            lowered.0.starts_with("61") && lowered.1 == 1,
+            "lowered while it runs: {lowered:?}"
         );
-        assert_eq!(memory_limit(&c), budget, "the budget is restored");
+        assert_eq!(
+            (memory_limit(&c), threads(&c)),
+            (budget.clone(), all_threads),
+            "the budget is restored"
+        );
 
         warehouse.budget.reader_starts(&c);
-        assert_eq!(inside(), budget, "kept while a reader runs");
+        assert_eq!(
+            inside(),
+            (budget.clone(), all_threads),
+            "kept while a reader runs"
+        );
         warehouse.budget.reader_ends(&c);
 
-        let during = with_budget(&c, &warehouse.budget, "64MB", || {
-            let lowered = memory_limit(&c);
+        let during = with_budget(&c, &warehouse.budget, one_thread, || {
+            let lowered = (memory_limit(&c), threads(&c));
             warehouse.budget.reader_starts(&c);
-            let reading = memory_limit(&c);
+            let reading = (memory_limit(&c), threads(&c));
             warehouse.budget.reader_ends(&c);
-            (lowered, reading, memory_limit(&c))
+            (lowered, reading, (memory_limit(&c), threads(&c)))
         });
-        assert!(during.0.starts_with("61"), "lowered: {during:?}");
-        assert_eq!(during.1, budget, "raised for a reader that starts");
         assert!(
-            during.2.starts_with("61"),
+            during.0 .0.starts_with("61") && during.0 .1 == 1,
+            "lowered: {during:?}"
+        );
+        assert_eq!(
+            during.1,
+            (budget.clone(), all_threads),
+            "raised for a reader that starts"
+        );
+        assert!(
+            during.2 .0.starts_with("61") && during.2 .1 == 1,
             "lowered again after it: {during:?}"
         );
-        assert_eq!(memory_limit(&c), budget, "the budget is restored");
+        assert_eq!(
+            (memory_limit(&c), threads(&c)),
+            (budget, all_threads),
+            "the budget is restored"
+        );
         drop(c);
         drop(warehouse);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
-    /// Work that runs out of memory under the lowered budget runs again under the normal one;
-    /// other errors are not retried.
+    /// Work that runs out of memory under a lowered budget runs again under the next one, then
+    /// under the normal one; other errors are not retried.
     #[test]
     fn with_budget_or_normal_runs_again_under_the_normal_budget_when_out_of_memory() {
         let dir = scratch_dir("budget-or-normal");
@@ -930,22 +977,33 @@ mod tests {
                 |r| r.get::<_, i64>(0),
             )
         };
-        let lowered = with_budget(&c, &warehouse.budget, "1MB", distinct);
+        let lowered = with_budget(&c, &warehouse.budget, Limit::memory("1MB"), distinct);
         assert!(
             lowered
                 .as_ref()
                 .is_err_and(|e| e.to_string().contains("Out of Memory Error")),
             "out of memory under 1 MB: {lowered:?}"
         );
-        let retried = with_budget_or_normal(&c, &warehouse.budget, "1MB", distinct);
+        let budgets = std::cell::RefCell::new(Vec::new());
+        let counted = || {
+            budgets.borrow_mut().push(memory_limit(&c));
+            distinct()
+        };
+        let tiny = [Limit::memory("1MB"), Limit::memory("2MB")];
+        let retried = with_budget_or_normal(&c, &warehouse.budget, &tiny, counted);
         assert_eq!(retried.unwrap(), 1_000_000);
+        assert_eq!(
+            budgets.borrow().len(),
+            3,
+            "1 MB, 2 MB, then the normal budget: {budgets:?}"
+        );
 
         let calls = std::cell::Cell::new(0);
         let missing = || {
             calls.set(calls.get() + 1);
             c.execute_batch("SELECT * FROM no_such_table")
         };
-        assert!(with_budget_or_normal(&c, &warehouse.budget, "1MB", missing).is_err());
+        assert!(with_budget_or_normal(&c, &warehouse.budget, &tiny, missing).is_err());
         assert_eq!(calls.get(), 1, "a missing table is not retried");
         drop(c);
         drop(warehouse);

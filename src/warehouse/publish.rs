@@ -55,7 +55,7 @@ impl Warehouse {
             // runs under the normal budget: the copies have written their row groups by then,
             // and a checkpoint that runs out of memory invalidates the database.
             let copied = bi_relations().try_for_each(|rel| {
-                super::with_budget_or_normal(c, &budget, super::DUCKDB_PUBLICATION_LIMIT, || {
+                super::with_budget_or_normal(c, &budget, super::DUCKDB_PUBLICATION_LIMITS, || {
                     c.execute_batch(&format!(
                         "CREATE TABLE bi_snapshot.{rel} AS SELECT * FROM main.{rel}"
                     ))
