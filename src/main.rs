@@ -394,7 +394,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     } else {
         (None, None)
     };
-    let app = Application::build_with_warehouse(&settings, pool.clone(), warehouse)?;
+    let app = Application::build_with_warehouse(&settings, pool.clone(), warehouse.clone())?;
     tracing::info!(
         address = %settings.listen,
         port = app.port(),
@@ -404,6 +404,9 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let result = app.run_until_signal().await;
     if let Some(h) = etl_loop {
         h.abort();
+    }
+    if let Some(w) = &warehouse {
+        w.close().await;
     }
     pool.close().await;
     drop(pg); // stops the managed PostgreSQL after the last request finished

@@ -778,6 +778,28 @@ impl Warehouse {
         })
     }
 
+    /// Before the process exits: rolls back a run that the ETL loop left open when it was
+    /// stopped, then checkpoints under the checkpoint budget. Otherwise DuckDB checkpoints
+    /// its WAL when the connection closes, under the normal budget: the ingest benchmark's
+    /// server went from 165 to 395 MB in its last second. A checkpoint that fails leaves the
+    /// WAL, which DuckDB replays at the next start.
+    pub async fn close(&self) {
+        let _running = self.running.lock().await;
+        let budget = self.budget.clone();
+        let checkpointed = self
+            .with_conn(move |c| {
+                // Fails when no transaction is open, the usual case.
+                let _ = c.execute_batch("ROLLBACK");
+                Ok(with_budget(c, &budget, DUCKDB_CHECKPOINT_LIMIT, || {
+                    c.execute_batch("CHECKPOINT")
+                })?)
+            })
+            .await;
+        if let Err(e) = checkpointed {
+            tracing::warn!(error = %e, "warehouse: no checkpoint at shutdown; DuckDB replays its WAL at the next start");
+        }
+    }
+
     /// Last run, rows, lag and last error.
     pub async fn status(&self, pool: &PgPool) -> Result<EtlStatus, WarehouseError> {
         let path = self.path.display().to_string();
@@ -1078,6 +1100,40 @@ mod tests {
         assert_eq!(wal(), 0, "checkpointed");
         assert!(!policy.lock().unwrap().due(Instant::now()), "recorded");
         drop(writer);
+        drop(warehouse);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// At shutdown a run left open is rolled back and the WAL is checkpointed into the file.
+    #[tokio::test]
+    async fn close_rolls_back_an_open_run_and_checkpoints_the_wal() {
+        let dir = scratch_dir("close");
+        let path = dir.join("warehouse.duckdb");
+        let wal = || std::fs::metadata(dir.join("warehouse.duckdb.wal")).map_or(0, |m| m.len());
+        let warehouse = Warehouse::open(&path).unwrap();
+        {
+            let writer = warehouse.conn.lock().unwrap();
+            writer
+                .execute_batch(
+                    "CHECKPOINT; INSERT INTO silver_statement (seq, voided) VALUES (1, false);
+                     BEGIN TRANSACTION; INSERT INTO silver_statement (seq, voided) VALUES (2, false)",
+                )
+                .unwrap();
+        }
+        assert!(wal() > 0, "the committed row is in the WAL");
+        warehouse.close().await;
+        assert_eq!(wal(), 0, "checkpointed");
+        let seqs = warehouse
+            .with_conn(|c| {
+                Ok(c.query_row(
+                    "SELECT string_agg(seq::VARCHAR) FROM silver_statement",
+                    [],
+                    |r| r.get::<_, String>(0),
+                )?)
+            })
+            .await
+            .unwrap();
+        assert_eq!(seqs, "1", "the open run's row is gone");
         drop(warehouse);
         std::fs::remove_dir_all(&dir).unwrap();
     }
