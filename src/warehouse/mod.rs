@@ -603,7 +603,7 @@ impl Warehouse {
                 .await?;
         let lower = state.xid_bound;
         let (bound, more_waiting) = match options.max_statements {
-            Some(cap) => capped_bound(&mut *tx, lower, bound, cap).await?,
+            Some(cap) => capped_bound(&mut tx, lower, bound, cap).await?,
             None => (bound, false),
         };
         let budget = self.budget.clone();
