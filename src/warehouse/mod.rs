@@ -83,9 +83,6 @@ pub struct Warehouse {
     invalidated: Arc<AtomicBool>,
 }
 
-/// Whether DuckDB invalidated its database with this error. A fatal error (a checkpoint that
-/// ran out of memory or disk, say) leaves the database unusable until it is reopened: every
-/// later statement fails with "database has been invalidated".
 /// The bound of a run limited to about `cap` statements: the transaction id of the statement
 /// after the first `cap` in `[lower, bound)` (by transaction id), so that the run loads whole
 /// transactions only, all of them committed (below the snapshot's `xmin`, as `bound` is);
@@ -116,6 +113,9 @@ async fn capped_bound(
     })
 }
 
+/// Whether DuckDB invalidated its database with this error. A fatal error (a checkpoint that
+/// ran out of memory or disk, say) leaves the database unusable until it is reopened: every
+/// later statement fails with "database has been invalidated".
 fn is_fatal(e: &WarehouseError) -> bool {
     let text = e.to_string();
     text.contains("FATAL Error") || text.contains("database has been invalidated")
@@ -219,7 +219,9 @@ pub struct RunOptions {
     /// Load at most this many statements, the rest in later runs (`None`: every statement
     /// committed). A run always loads whole PostgreSQL transactions, so one that wrote more
     /// is loaded whole, alone. The server's runs are capped (`runner`) because a run's memory
-    /// grows with its size; `cairn etl run` and `rebuild` load everything in one run.
+    /// grows with its size; `cairn etl run` and `rebuild` load everything in one run. Rows
+    /// from before the `insert_xid` migration (NULL there) all load in the first run, outside
+    /// the count.
     pub max_statements: Option<i64>,
 }
 
@@ -1076,13 +1078,18 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// The size of the WAL beside `dir/warehouse.duckdb` (0 when there is none).
+    fn wal_bytes(dir: &Path) -> u64 {
+        std::fs::metadata(dir.join("warehouse.duckdb.wal")).map_or(0, |m| m.len())
+    }
+
     /// A run's rows stay in the WAL until the policy calls for a checkpoint, which writes
     /// them into the file and empties the WAL.
     #[test]
     fn rows_stay_in_the_wal_until_a_checkpoint_is_due() {
         let dir = scratch_dir("checkpoint");
         let path = dir.join("warehouse.duckdb");
-        let wal = || std::fs::metadata(dir.join("warehouse.duckdb.wal")).map_or(0, |m| m.len());
+        let wal = || wal_bytes(&dir);
         let warehouse = Warehouse::open(&path).unwrap();
         let writer = warehouse.conn.lock().unwrap();
         writer
@@ -1109,7 +1116,7 @@ mod tests {
     async fn close_rolls_back_an_open_run_and_checkpoints_the_wal() {
         let dir = scratch_dir("close");
         let path = dir.join("warehouse.duckdb");
-        let wal = || std::fs::metadata(dir.join("warehouse.duckdb.wal")).map_or(0, |m| m.len());
+        let wal = || wal_bytes(&dir);
         let warehouse = Warehouse::open(&path).unwrap();
         {
             let writer = warehouse.conn.lock().unwrap();
