@@ -1083,20 +1083,30 @@ mod tests {
         std::fs::metadata(dir.join("warehouse.duckdb.wal")).map_or(0, |m| m.len())
     }
 
-    /// A run's rows stay in the WAL until the policy calls for a checkpoint, which writes
-    /// them into the file and empties the WAL.
-    #[test]
-    fn rows_stay_in_the_wal_until_a_checkpoint_is_due() {
-        let dir = scratch_dir("checkpoint");
-        let path = dir.join("warehouse.duckdb");
-        let wal = || wal_bytes(&dir);
-        let warehouse = Warehouse::open(&path).unwrap();
-        let writer = warehouse.conn.lock().unwrap();
-        writer
+    /// A new warehouse in a scratch directory whose one row (seq 1) is committed to the WAL
+    /// only.
+    fn with_a_row_in_the_wal(name: &str) -> (PathBuf, Warehouse) {
+        let dir = scratch_dir(name);
+        let warehouse = Warehouse::open(&dir.join("warehouse.duckdb")).unwrap();
+        warehouse
+            .conn
+            .lock()
+            .unwrap()
             .execute_batch(
                 "CHECKPOINT; INSERT INTO silver_statement (seq, voided) VALUES (1, false)",
             )
             .unwrap();
+        assert!(wal_bytes(&dir) > 0, "the row is in the WAL");
+        (dir, warehouse)
+    }
+
+    /// A run's rows stay in the WAL until the policy calls for a checkpoint, which writes
+    /// them into the file and empties the WAL.
+    #[test]
+    fn rows_stay_in_the_wal_until_a_checkpoint_is_due() {
+        let (dir, warehouse) = with_a_row_in_the_wal("checkpoint");
+        let wal = || wal_bytes(&dir);
+        let writer = warehouse.conn.lock().unwrap();
         let policy = Mutex::new(checkpoint::Policy::new(0, Instant::now()));
         checkpoint_if_due(&writer, &policy, &warehouse.budget, 1);
         assert!(wal() > 0, "not due: the row is still in the WAL");
@@ -1114,20 +1124,17 @@ mod tests {
     /// At shutdown a run left open is rolled back and the WAL is checkpointed into the file.
     #[tokio::test]
     async fn close_rolls_back_an_open_run_and_checkpoints_the_wal() {
-        let dir = scratch_dir("close");
-        let path = dir.join("warehouse.duckdb");
+        let (dir, warehouse) = with_a_row_in_the_wal("close");
         let wal = || wal_bytes(&dir);
-        let warehouse = Warehouse::open(&path).unwrap();
-        {
-            let writer = warehouse.conn.lock().unwrap();
-            writer
-                .execute_batch(
-                    "CHECKPOINT; INSERT INTO silver_statement (seq, voided) VALUES (1, false);
-                     BEGIN TRANSACTION; INSERT INTO silver_statement (seq, voided) VALUES (2, false)",
-                )
-                .unwrap();
-        }
-        assert!(wal() > 0, "the committed row is in the WAL");
+        // A run the stopped ETL loop left open.
+        warehouse
+            .conn
+            .lock()
+            .unwrap()
+            .execute_batch(
+                "BEGIN TRANSACTION; INSERT INTO silver_statement (seq, voided) VALUES (2, false)",
+            )
+            .unwrap();
         warehouse.close().await;
         assert_eq!(wal(), 0, "checkpointed");
         let seqs = warehouse
