@@ -37,7 +37,7 @@ const MI_OPTION_ALLOW_THP: libmimalloc_sys::mi_option_t = 43;
 /// page stays resident, all 2 MiB of it, while any block in it is in use; mimalloc then only
 /// returns memory in 2 MiB pieces. Under the ingest benchmark the server held 80 MB of huge
 /// pages, and with them off (`MIMALLOC_ALLOW_THP=0`, the same binary) its resident memory
-/// while clients posted batches sat 60–70 MB lower (README → Benchmarks → Memory). The
+/// while clients posted batches sat 55–70 MB lower (README → Benchmarks → Memory). The
 /// option stops mimalloc asking for more; the `prctl` stops the kernel from backing what it
 /// asked for before `main` with huge pages (the whole process, DuckDB's memory included).
 fn no_transparent_huge_pages() {
