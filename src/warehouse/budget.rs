@@ -127,10 +127,29 @@ impl Budget {
         }
     }
 
+    /// A reader runs on `c` until the returned guard drops ([`Budget::reader_starts`], then
+    /// [`Budget::reader_ends`], also when the reader panics).
+    pub fn reading<'a>(&'a self, c: &'a duckdb::Connection) -> Reading<'a> {
+        self.reader_starts(c);
+        Reading { budget: self, c }
+    }
+
     /// The database was opened again (under its configured, normal budget).
     pub fn reopened(&self) {
         let mut s = self.state();
         s.wanted = None;
         s.lowered = false;
+    }
+}
+
+/// A reader running (see [`Budget::reading`]).
+pub struct Reading<'a> {
+    budget: &'a Budget,
+    c: &'a duckdb::Connection,
+}
+
+impl Drop for Reading<'_> {
+    fn drop(&mut self) {
+        self.budget.reader_ends(self.c);
     }
 }

@@ -499,9 +499,10 @@ impl Warehouse {
                 Some(c) => c,
                 None => writer.lock().expect("duckdb connection lock").try_clone()?,
             };
-            budget.reader_starts(&conn);
-            let result = f(&conn);
-            budget.reader_ends(&conn);
+            let result = {
+                let _reading = budget.reading(&conn);
+                f(&conn)
+            };
             if result.as_ref().is_err_and(is_fatal) {
                 // Not pooled: the writer's next call reopens the database.
                 invalidated.store(true, Ordering::SeqCst);
@@ -787,11 +788,10 @@ impl Warehouse {
     /// WAL, which DuckDB replays at the next start.
     pub async fn close(&self) {
         let _running = self.running.lock().await;
+        self.roll_back().await;
         let budget = self.budget.clone();
         let checkpointed = self
             .with_conn(move |c| {
-                // Fails when no transaction is open, the usual case.
-                let _ = c.execute_batch("ROLLBACK");
                 Ok(with_budget(c, &budget, DUCKDB_CHECKPOINT_LIMIT, || {
                     c.execute_batch("CHECKPOINT")
                 })?)

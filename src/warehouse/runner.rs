@@ -47,10 +47,8 @@ pub fn spawn(
             if !more_waiting {
                 tick.tick().await;
             }
-            more_waiting = false;
-            match warehouse.run_with(&pool, &options).await {
+            more_waiting = match warehouse.run_with(&pool, &options).await {
                 Ok(r) => {
-                    more_waiting = r.more_waiting;
                     if r.rows > 0 {
                         unpublished = true;
                         tracing::info!(
@@ -61,9 +59,13 @@ pub fn spawn(
                             "etl run"
                         );
                     }
+                    r.more_waiting
                 }
-                Err(e) => tracing::warn!(error = %e, "etl run failed"),
-            }
+                Err(e) => {
+                    tracing::warn!(error = %e, "etl run failed");
+                    false
+                }
+            };
             if let Some(p) = &publish {
                 let due = last_publish.is_none_or(|t| t.elapsed() >= p.every);
                 if unpublished && due {
