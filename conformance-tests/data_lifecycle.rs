@@ -684,9 +684,11 @@ async fn data_2_3_2_s2_b3_statement_ref_with_other_verb_does_not_void() {
 }
 
 /// Communication §2.1.2 (POST a batch) and §3.2.s3.b9 (a batch is stored whole or not at all)
-/// for a batch larger than one of Cairn's `INSERT` statements (250 rows): every statement is
-/// stored with the link rows its queries use, the ids come back in request order, re-sending
-/// the batch is accepted, and a conflict in its last part stores nothing of its first.
+/// for batches that Cairn writes with `COPY` (100 statements or more) and, when some of their
+/// ids exist already, with `INSERT`s of 250 rows: every statement is stored with the link rows
+/// its queries use, the ids come back in request order, re-sending the batch is accepted, a
+/// batch half re-sent stores its new half (voiding included, Data §2.3.2), and a conflict in
+/// its last part stores nothing of its first.
 #[tokio::test]
 async fn a_batch_of_600_is_stored_whole_or_not_at_all() {
     let app = spawn_app().await;
@@ -729,6 +731,40 @@ async fn a_batch_of_600_is_stored_whole_or_not_at_all() {
         200
     );
     assert_eq!(app.statement_count().await, 600);
+    // Half re-sent, half new; one of the new ones voids a stored statement, another has an
+    // activity of its own.
+    let mut mixed: Vec<Value> = batch[..150].to_vec();
+    mixed.extend((1200..1350).map(|i| with_id(statement_with("actor", learner(i)), &new_id())));
+    let voided = batch[1]["id"].as_str().unwrap().to_string();
+    mixed[200] = with_id(voiding(&voided), &new_id());
+    let own = "http://example.com/activities/only-in-the-mixed-batch";
+    mixed[299] = with_id(statement_with("object.id", json!(own)), &new_id());
+    let mixed_ids = post_ok(&app, version, &json!(mixed)).await;
+    assert_eq!(mixed_ids.len(), 300);
+    assert_eq!(app.statement_count().await, 750);
+    assert_eq!(
+        status_of_get(&app, version, "statementId", &voided).await,
+        404
+    );
+    assert_eq!(
+        status_of_get(&app, version, "voidedStatementId", &voided).await,
+        200
+    );
+    let query: String = form_urlencoded::byte_serialize(own.as_bytes()).collect();
+    let found: Value = app
+        .request(
+            Method::GET,
+            &format!("/xapi/statements?activity={query}"),
+            version,
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found["statements"].as_array().unwrap().len(), 1);
+    assert_eq!(found["statements"][0]["id"], mixed[299]["id"]);
     // New statements, then one that conflicts with a stored one in the last part: none stored.
     let mut next: Vec<Value> = (600..1200)
         .map(|i| with_id(statement_with("actor", learner(i)), &new_id()))
@@ -740,7 +776,7 @@ async fn a_batch_of_600_is_stored_whole_or_not_at_all() {
         app.post_statements(version, &json!(next)).await.status(),
         409
     );
-    assert_eq!(app.statement_count().await, 600);
+    assert_eq!(app.statement_count().await, 750);
     assert_eq!(
         status_of_get(
             &app,

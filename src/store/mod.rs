@@ -1,6 +1,7 @@
 //! PostgreSQL, the system of record: one module per resource, bound parameters only.
 
 pub mod attachments;
+pub mod copy_in;
 pub mod credentials;
 pub mod definitions;
 pub mod documents;

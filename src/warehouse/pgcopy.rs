@@ -7,10 +7,7 @@
 
 use anyhow::{bail, ensure, Context};
 
-const SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
-
-/// Microseconds from the Unix epoch to PostgreSQL's epoch (2000-01-01 00:00:00 UTC).
-const PG_EPOCH_MICROS: i64 = 946_684_800_000_000;
+use crate::store::copy_in::{PG_EPOCH_MICROS, SIGNATURE};
 
 /// Cuts a COPY stream, fed as it arrives, into batches of whole tuples.
 #[derive(Default)]
