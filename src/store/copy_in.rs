@@ -14,27 +14,25 @@ pub const SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
 pub const PG_EPOCH_MICROS: i64 = 946_684_800_000_000;
 
 /// A COPY stream being written, tuple by tuple; each tuple must get as many fields as the
-/// COPY command lists columns.
+/// COPY command lists columns. The bytes written so far can be sent and cleared as often as
+/// wanted ([`CopyRows::bytes`], [`CopyRows::clear`]), so a long stream needs no more memory
+/// than one chunk.
 pub struct CopyRows {
     bytes: Vec<u8>,
-    rows: usize,
 }
 
 impl CopyRows {
-    pub fn with_capacity(bytes: usize) -> Self {
-        let mut buf = Vec::with_capacity(bytes + SIGNATURE.len() + 10);
-        buf.extend_from_slice(SIGNATURE);
-        buf.extend_from_slice(&0i32.to_be_bytes()); // flags: no OIDs
-        buf.extend_from_slice(&0i32.to_be_bytes()); // no header extension
-        CopyRows {
-            bytes: buf,
-            rows: 0,
-        }
+    /// A stream that starts with the header.
+    pub fn new() -> Self {
+        let mut bytes = Vec::new();
+        bytes.extend_from_slice(SIGNATURE);
+        bytes.extend_from_slice(&0i32.to_be_bytes()); // flags: no OIDs
+        bytes.extend_from_slice(&0i32.to_be_bytes()); // no header extension
+        CopyRows { bytes }
     }
 
     /// Starts a tuple of `fields` fields.
     pub fn row(&mut self, fields: i16) -> &mut Self {
-        self.rows += 1;
         self.bytes.extend_from_slice(&fields.to_be_bytes());
         self
     }
@@ -78,15 +76,25 @@ impl CopyRows {
         self.field(s.as_bytes())
     }
 
-    /// Tuples written so far.
-    pub fn rows(&self) -> usize {
-        self.rows
+    /// The bytes written since the last [`CopyRows::clear`].
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
     }
 
-    /// The whole stream, with its trailer.
-    pub fn finish(mut self) -> Vec<u8> {
+    /// Forgets the bytes written so far (once sent), keeping the buffer.
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+    }
+
+    /// Ends the stream with its trailer; [`CopyRows::bytes`] then holds the rest to send.
+    pub fn finish(&mut self) {
         self.bytes.extend_from_slice(&(-1i16).to_be_bytes());
-        self.bytes
+    }
+}
+
+impl Default for CopyRows {
+    fn default() -> Self {
+        CopyRows::new()
     }
 }
 
@@ -95,14 +103,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_tuple_is_its_field_count_then_length_prefixed_fields() {
-        let mut rows = CopyRows::with_capacity(0);
+    fn a_stream_is_header_tuples_of_length_prefixed_fields_and_trailer_however_it_is_cut() {
+        let mut rows = CopyRows::new();
         let t = DateTime::parse_from_rfc3339("2000-01-01T00:00:01Z")
             .unwrap()
             .with_timezone(&Utc);
-        rows.row(4).int8(7).null().timestamptz(t).text("é");
-        assert_eq!(rows.rows(), 1);
-        let bytes = rows.finish();
+        rows.row(4).int8(7).null();
+        let mut bytes = rows.bytes().to_vec();
+        rows.clear();
+        rows.timestamptz(t).text("é");
+        rows.finish();
+        bytes.extend_from_slice(rows.bytes());
         let mut expected = SIGNATURE.to_vec();
         expected.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0]);
         expected.extend_from_slice(&[0, 4]);

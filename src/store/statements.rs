@@ -170,62 +170,74 @@ async fn copy_rows(
     seqs: &[i64],
 ) -> Result<(), sqlx::Error> {
     let store = author.store_id;
-    let mut statements = CopyRows::with_capacity(batch.iter().map(|p| p.text.len() + 200).sum());
-    let mut agents = CopyRows::with_capacity(batch.len() * 4 * 100);
-    let mut activities = CopyRows::with_capacity(batch.len() * 4 * 120);
-    for (p, &seq) in batch.iter().zip(seqs) {
-        statements
-            .row(11)
-            .int8(store)
-            .int8(author.credential_id)
-            .int8(seq)
-            .uuid(p.id)
-            .timestamptz(p.stored)
-            .timestamptz(p.timestamp)
-            .text(&p.verb)
-            .opt_uuid(p.registration)
-            .opt_uuid(p.statement_ref)
-            .opt_uuid(p.voiding_target)
-            .text(&p.text);
-        for (usage, ifi) in &p.agents {
-            agents.row(4).int8(store).int8(seq).text(usage).text(ifi);
-        }
-        for (usage, iri) in &p.activities {
-            activities
-                .row(4)
+    let rows = batch.iter().zip(seqs.iter().copied());
+    copy_in(
+        tx,
+        r#"COPY statements (store_id, credential_id, seq, statement_id, stored, "timestamp",
+               verb_iri, registration, statement_ref, voiding_target, statement)
+           FROM STDIN (FORMAT binary)"#,
+        rows.clone(),
+        |out, (p, seq)| {
+            out.row(11)
                 .int8(store)
+                .int8(author.credential_id)
                 .int8(seq)
-                .text(usage)
-                .text(iri);
-        }
-    }
-    for (sql, rows) in [
-        (
-            r#"COPY statements (store_id, credential_id, seq, statement_id, stored, "timestamp",
-                   verb_iri, registration, statement_ref, voiding_target, statement)
-               FROM STDIN (FORMAT binary)"#,
-            statements,
-        ),
+                .uuid(p.id)
+                .timestamptz(p.stored)
+                .timestamptz(p.timestamp)
+                .text(&p.verb)
+                .opt_uuid(p.registration)
+                .opt_uuid(p.statement_ref)
+                .opt_uuid(p.voiding_target)
+                .text(&p.text);
+        },
+    )
+    .await?;
+    for (sql, links) in [
         (
             "COPY statement_agents (store_id, seq, usage, ifi) FROM STDIN (FORMAT binary)",
-            agents,
+            (|p| &p.agents) as fn(&Prepared) -> &Vec<(&'static str, String)>,
         ),
         (
             "COPY statement_activities (store_id, seq, usage, activity_iri)
              FROM STDIN (FORMAT binary)",
-            activities,
+            |p| &p.activities,
         ),
     ] {
-        if rows.rows() == 0 {
+        if batch.iter().all(|p| links(p).is_empty()) {
             continue;
         }
-        let bytes = rows.finish();
-        let mut copy = tx.copy_in_raw(sql).await?;
-        for chunk in bytes.chunks(COPY_CHUNK) {
-            copy.send(chunk).await?;
-        }
-        copy.finish().await?;
+        let link_rows = rows
+            .clone()
+            .flat_map(|(p, seq)| links(p).iter().map(move |(usage, key)| (seq, usage, key)));
+        copy_in(tx, sql, link_rows, |out, (seq, usage, key)| {
+            out.row(4).int8(store).int8(seq).text(usage).text(key);
+        })
+        .await?;
     }
+    Ok(())
+}
+
+/// One `COPY … FROM STDIN (FORMAT binary)` of `items`, each written as a tuple by `write`,
+/// sent [`COPY_CHUNK`] bytes at a time.
+async fn copy_in<T>(
+    tx: &mut Transaction<'_, Postgres>,
+    sql: &str,
+    items: impl Iterator<Item = T>,
+    mut write: impl FnMut(&mut CopyRows, T),
+) -> Result<(), sqlx::Error> {
+    let mut out = CopyRows::new();
+    let mut copy = tx.copy_in_raw(sql).await?;
+    for item in items {
+        write(&mut out, item);
+        if out.bytes().len() >= COPY_CHUNK {
+            copy.send(out.bytes()).await?;
+            out.clear();
+        }
+    }
+    out.finish();
+    copy.send(out.bytes()).await?;
+    copy.finish().await?;
     Ok(())
 }
 
