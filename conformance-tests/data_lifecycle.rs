@@ -683,6 +683,27 @@ async fn data_2_3_2_s2_b3_statement_ref_with_other_verb_does_not_void() {
     }
 }
 
+/// The statements of the first page of `GET /statements?{param}={value}`.
+async fn filtered(app: &TestApp, version: &str, param: &str, value: &str) -> Vec<Value> {
+    let query: String = form_urlencoded::byte_serialize(value.as_bytes()).collect();
+    let mut page: Value = app
+        .request(
+            Method::GET,
+            &format!("/xapi/statements?{param}={query}"),
+            version,
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    match page["statements"].take() {
+        Value::Array(statements) => statements,
+        other => panic!("no statements array: {other}"),
+    }
+}
+
 /// Communication §2.1.2 (POST a batch) and §3.2.s3.b9 (a batch is stored whole or not at all)
 /// for batches that Cairn writes with `COPY` (100 statements or more) and, when some of their
 /// ids exist already, with `INSERT`s of 250 rows: every statement is stored with the link rows
@@ -705,23 +726,9 @@ async fn a_batch_of_600_is_stored_whole_or_not_at_all() {
         .collect();
     assert_eq!(ids, sent, "the ids in request order");
     assert_eq!(app.statement_count().await, 600);
-    // The agent filter reads the link rows: those of the first and of the last INSERT.
+    // The agent filter reads the link rows: those of the first and of the last statement.
     for i in [0, 599] {
-        let agent = learner(i).to_string();
-        let query: String = form_urlencoded::byte_serialize(agent.as_bytes()).collect();
-        let found: Value = app
-            .request(
-                Method::GET,
-                &format!("/xapi/statements?agent={query}"),
-                version,
-            )
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let found = found["statements"].as_array().unwrap();
+        let found = filtered(&app, version, "agent", &learner(i).to_string()).await;
         assert_eq!(found.len(), 1, "statements of learner {i}");
         assert_eq!(found[0]["id"], json!(sent[i]));
     }
@@ -750,21 +757,9 @@ async fn a_batch_of_600_is_stored_whole_or_not_at_all() {
         status_of_get(&app, version, "voidedStatementId", &voided).await,
         200
     );
-    let query: String = form_urlencoded::byte_serialize(own.as_bytes()).collect();
-    let found: Value = app
-        .request(
-            Method::GET,
-            &format!("/xapi/statements?activity={query}"),
-            version,
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(found["statements"].as_array().unwrap().len(), 1);
-    assert_eq!(found["statements"][0]["id"], mixed[299]["id"]);
+    let found = filtered(&app, version, "activity", own).await;
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["id"], mixed[299]["id"]);
     // New statements, then one that conflicts with a stored one in the last part: none stored.
     let mut next: Vec<Value> = (600..1200)
         .map(|i| with_id(statement_with("actor", learner(i)), &new_id()))
