@@ -153,8 +153,10 @@ pub async fn insert_batch(
 /// `INSERT … SELECT FROM UNNEST … ON CONFLICT` path (one statement per [`ROWS_PER_INSERT`]),
 /// against 60–70 ms for a `COPY` of the same rows (README, *Ingest*). `COPY` has no
 /// `ON CONFLICT`: a statement id that exists already makes it fail, and the batch is then
-/// written by the `INSERT` path. Smaller batches stay with `INSERT`: one statement instead of
-/// three `COPY`s of two round trips each.
+/// written by the `INSERT` path. Measured with the ingest benchmark, batch 1,000 × 4 clients:
+/// 10 % less CPU (server and PostgreSQL) and 14 % more statements/s; batch 100 × 4: alike
+/// (README, *Batches written with `COPY`*). Smaller batches stay with `INSERT`: one statement
+/// instead of three `COPY`s of two round trips each.
 const COPY_FROM: usize = 100;
 
 /// Bytes per `CopyData` message: a pooled connection keeps a write buffer as large as the
