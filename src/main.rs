@@ -35,8 +35,9 @@ const MI_OPTION_ALLOW_THP: libmimalloc_sys::mi_option_t = 43;
 /// No transparent huge pages for this process. mimalloc asks the kernel for them on its
 /// arenas (`madvise(MADV_HUGEPAGE)`, which Linux's usual `madvise` setting grants), and the
 /// first touch anywhere in a 2 MiB huge page makes all of it resident, so memory used sparsely
-/// costs the whole page. Under the ingest benchmark the server held 80 MB of huge pages, and with them off (`MIMALLOC_ALLOW_THP=0`, the same binary) its resident memory
-/// while clients posted batches sat 55–70 MB lower (README → Benchmarks → Memory). The
+/// costs the whole page. Under the ingest benchmark the server held 80 MB of huge pages, and
+/// with them off (`MIMALLOC_ALLOW_THP=0`, the same binary) its resident memory while clients
+/// posted batches sat 55–70 MB lower (README → Benchmarks → Memory). The
 /// option stops mimalloc asking for more; the `prctl` stops the kernel from backing what it
 /// asked for before `main` with huge pages (the whole process, DuckDB's memory included).
 fn no_transparent_huge_pages() {

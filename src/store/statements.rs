@@ -105,7 +105,10 @@ pub async fn insert_batch(
             // An id that exists already (a batch sent again, or two batches sharing an id)
             // aborts the COPY and its transaction: the batch is written again row by row,
             // which accepts equivalent statements and finds conflicting ones.
-            Err(e) if is_unique_violation(&e) => {
+            Err(e)
+                if e.as_database_error()
+                    .is_some_and(|d| d.is_unique_violation()) =>
+            {
                 tx.rollback().await?;
                 tx = pool.begin().await?;
                 insert_all_rows(&mut tx, author, &prepared, seqs).await?
@@ -241,10 +244,6 @@ async fn copy_in<T>(
     copy.send(out.bytes()).await?;
     copy.finish().await?;
     Ok(())
-}
-
-fn is_unique_violation(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(d) if d.code().as_deref() == Some("23505"))
 }
 
 /// Inserts the rows [`ROWS_PER_INSERT`] at a time; returns (id, seq) of the new ones.
