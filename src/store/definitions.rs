@@ -194,10 +194,12 @@ async fn merge_activities(
     activities: Vec<(String, Map<String, Value>)>,
 ) -> Result<Vec<(String, Map<String, Value>)>, sqlx::Error> {
     let ids: Vec<String> = activities.iter().map(|(i, _)| i.clone()).collect();
-    let existing: Vec<(String, Value)> = sqlx::query_as(
-        "SELECT activity_iri, definition FROM activities
-         WHERE store_id = $1 AND activity_iri = ANY($2)",
-    )
+    let existing: Vec<(String, Value)> = sqlx::query_as(&super::each_key(
+        "activity_iri, definition",
+        "activities",
+        "text",
+        "activity_iri = k.key",
+    ))
     .bind(store_id)
     .bind(&ids)
     .fetch_all(&mut **tx)
@@ -271,11 +273,13 @@ async fn merge_locked(
     .bind(&ids)
     .execute(&mut **tx)
     .await?;
-    let existing: Vec<(String, Value)> = sqlx::query_as(
-        "SELECT activity_iri, definition FROM activities
-         WHERE store_id = $1 AND activity_iri = ANY($2)
-         ORDER BY activity_iri FOR UPDATE",
-    )
+    // The keys are sorted, and each probe locks its row as it goes: in key order.
+    let existing: Vec<(String, Value)> = sqlx::query_as(&super::each_key(
+        "activity_iri, definition",
+        "activities",
+        "text",
+        "activity_iri = k.key FOR UPDATE",
+    ))
     .bind(store_id)
     .bind(&ids)
     .fetch_all(&mut **tx)

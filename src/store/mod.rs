@@ -70,6 +70,23 @@ pub async fn connect_keeping(
     }
 }
 
+/// A query for `output` from the rows of `table` in store `$1` that match `condition` for
+/// each key of the array `$2` (of `key_type`, named `k.key` in `condition`).
+///
+/// Each key is looked up by its own index probe. `WHERE key = ANY($2)` let the planner
+/// choose instead to read all of the store's rows and filter them, whenever PostgreSQL had no
+/// statistics on the table yet (a new store, or autovacuum off): with a batch's thousand ids,
+/// 160–300 ms per query on 200,000 statements, growing with the store, against about 1 ms.
+/// The `OFFSET 0` keeps the planner from flattening the lookup into a join, which it planned
+/// the same way. All arguments are fixed text from this module's callers, never input.
+pub fn each_key(output: &str, table: &str, key_type: &str, condition: &str) -> String {
+    format!(
+        "SELECT {output} FROM UNNEST($2::{key_type}[]) AS k(key)
+         CROSS JOIN LATERAL (SELECT * FROM {table}
+                             WHERE store_id = $1 AND {condition} OFFSET 0) r"
+    )
+}
+
 /// Applies every pending migration.
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
     MIGRATOR.run(pool).await?;

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::copy_in::CopyRows;
 use super::definitions::Known;
 use super::write_order::WriteOrder;
-use super::StoreError;
+use super::{each_key, StoreError};
 use crate::xapi::attachments::Content;
 use crate::xapi::equivalence::equivalent;
 use crate::xapi::prepare::Prepared;
@@ -373,10 +373,12 @@ async fn check_existing(
         .map(|p| p.id)
         .filter(|id| !inserted.iter().any(|(i, _)| i == id))
         .collect();
-    let existing: Vec<(Uuid, Value)> = sqlx::query_as(
-        "SELECT statement_id, statement FROM statements
-         WHERE store_id = $1 AND statement_id = ANY($2)",
-    )
+    let existing: Vec<(Uuid, Value)> = sqlx::query_as(&each_key(
+        "statement_id, statement",
+        "statements",
+        "uuid",
+        "statement_id = k.key",
+    ))
     .bind(store_id)
     .bind(&existing_ids)
     .fetch_all(&mut **tx)
@@ -414,10 +416,12 @@ async fn referrers_of(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let rows: Vec<(i64, Uuid, bool)> = sqlx::query_as(
-        "SELECT seq, statement_ref, voiding_target IS NOT NULL FROM statements
-         WHERE store_id = $1 AND statement_ref = ANY($2)",
-    )
+    let rows: Vec<(i64, Uuid, bool)> = sqlx::query_as(&each_key(
+        "seq, statement_ref, voiding_target IS NOT NULL",
+        "statements",
+        "uuid",
+        "statement_ref = k.key",
+    ))
     .bind(store_id)
     .bind(&ids)
     .fetch_all(&mut **tx)
@@ -457,10 +461,12 @@ async fn link_targets(
     if !referring.is_empty() {
         let ids: Vec<Uuid> = referring.iter().map(|(t, _)| *t).collect();
         let targets: HashMap<Uuid, (i64, String, Option<Uuid>)> =
-            sqlx::query_as::<_, (Uuid, i64, String, Option<Uuid>)>(
-                "SELECT statement_id, seq, verb_iri, registration FROM statements
-                 WHERE store_id = $1 AND statement_id = ANY($2)",
-            )
+            sqlx::query_as::<_, (Uuid, i64, String, Option<Uuid>)>(&each_key(
+                "statement_id, seq, verb_iri, registration",
+                "statements",
+                "uuid",
+                "statement_id = k.key",
+            ))
             .bind(store_id)
             .bind(&ids)
             .fetch_all(&mut **tx)
@@ -530,11 +536,15 @@ async fn apply_voiding(
     }
     targets.sort_unstable();
     targets.dedup();
-    sqlx::query(
-        "UPDATE statements SET voided = true
-         WHERE store_id = $1 AND statement_id = ANY($2)
-           AND voiding_target IS NULL AND NOT voided",
-    )
+    sqlx::query(&format!(
+        "UPDATE statements SET voided = true WHERE store_id = $1 AND seq = ANY(ARRAY({}))",
+        each_key(
+            "seq",
+            "statements",
+            "uuid",
+            "statement_id = k.key AND voiding_target IS NULL AND NOT voided"
+        )
+    ))
     .bind(store_id)
     .bind(&targets)
     .execute(&mut **tx)

@@ -88,7 +88,9 @@ impl WriteOrder {
         if spare.len() < count {
             let more = (count - spare.len()).max(SEQ_BLOCK);
             let mut taken: Vec<i64> = sqlx::query_scalar(
-                "SELECT nextval(pg_get_serial_sequence('statements', 'seq'))
+                // The sequence's name is looked up once (an uncorrelated subquery), not once
+                // per number: that catalog lookup was 3 % of PostgreSQL's CPU under batch ingest.
+                "SELECT nextval((SELECT pg_get_serial_sequence('statements', 'seq'))::regclass)
                  FROM generate_series(1, $1)",
             )
             .bind(more as i64)
