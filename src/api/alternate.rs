@@ -91,7 +91,7 @@ async fn into_intended_request(req: &mut ServiceRequest) -> Result<(), ApiError>
     let limit = req
         .app_data::<web::Data<AppState>>()
         .map_or(usize::MAX, |s| s.max_body_bytes);
-    let body = super::collect_body(req.take_payload(), limit).await?;
+    let body = super::collect_body(req.take_payload(), limit, 0).await?;
     let form: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
 
     let mut headers = Vec::new();

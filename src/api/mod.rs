@@ -147,6 +147,10 @@ fn declared_length(req: &HttpRequest) -> Option<usize> {
         .and_then(|v| v.parse::<usize>().ok())
 }
 
+/// The most [`collect_body`] reserves before the bytes arrive: a client cannot make the
+/// server hold more than this by declaring a large length and sending little.
+const RESERVED_AT_MOST: usize = 4 << 20;
+
 /// Reads the whole body, answering 413 past the configured limit.
 pub async fn read_body(
     req: &HttpRequest,
@@ -156,15 +160,22 @@ pub async fn read_body(
     if declared_length(req).is_some_and(|n| n > limit) {
         return Err(ApiError::PayloadTooLarge { limit });
     }
-    collect_body(payload, limit).await
+    collect_body(payload, limit, declared_length(req).unwrap_or(0)).await
 }
 
-/// Collects a body stream, answering 413 past `limit`.
-pub async fn collect_body<S>(mut payload: S, limit: usize) -> Result<web::Bytes, ApiError>
+/// Collects a body stream, answering 413 past `limit`. Up to `expected` bytes (the declared
+/// length, when there is one) are reserved at once: grown by doubling instead, a batch of
+/// 1,000 statements (about 1.2 MB) was copied eight times into ever larger buffers. At most
+/// [`RESERVED_AT_MOST`] is reserved for a length that is only declared.
+pub async fn collect_body<S>(
+    mut payload: S,
+    limit: usize,
+    expected: usize,
+) -> Result<web::Bytes, ApiError>
 where
     S: futures_util::Stream<Item = Result<web::Bytes, actix_web::error::PayloadError>> + Unpin,
 {
-    let mut body = web::BytesMut::new();
+    let mut body = web::BytesMut::with_capacity(expected.min(limit).min(RESERVED_AT_MOST));
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| ApiError::bad_request(format!("cannot read body: {e}")))?;
         if body.len() + chunk.len() > limit {
