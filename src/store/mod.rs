@@ -71,7 +71,9 @@ pub async fn connect_keeping(
 }
 
 /// A query for `output` from the rows of `table` in store `$1` that match `condition` for
-/// each key of the array `$2` (of `key_type`, named `k.key` in `condition`).
+/// each key of the array `$2` (of `key_type`, named `k.key` in `condition`). `condition` may
+/// end with a locking clause (`FOR UPDATE`): each probe then locks its rows, in the order of
+/// `$2`.
 ///
 /// Each key is looked up by its own index probe. `WHERE key = ANY($2)` let the planner
 /// choose instead to read all of the store's rows and filter them, whenever PostgreSQL had no
