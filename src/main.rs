@@ -397,6 +397,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     )
     .await?;
     store::migrate(&pool).await.context("applying migrations")?;
+    let statistics = store::statistics::spawn(pool.clone());
     // The server owns the warehouse (DuckDB: one writer process) and loads it continuously.
     let (warehouse, etl_loop) = if settings.etl_interval_seconds > 0 {
         let w = std::sync::Arc::new(Warehouse::open(&settings.warehouse_file())?);
@@ -423,6 +424,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         "Cairn is serving xAPI at /xapi"
     );
     let result = app.run_until_signal().await;
+    statistics.abort();
     if let Some(h) = etl_loop {
         h.abort();
     }

@@ -7,6 +7,7 @@ pub mod definitions;
 pub mod documents;
 pub mod statement_queries;
 pub mod statements;
+pub mod statistics;
 pub mod write_order;
 
 use std::time::Duration;

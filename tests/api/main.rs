@@ -5,6 +5,6 @@ mod helpers;
 
 mod foundation;
 mod interop;
-mod lookups;
 mod openapi;
+mod planner;
 mod queries;
