@@ -157,15 +157,16 @@ pub async fn read_body(
     payload: web::Payload,
     limit: usize,
 ) -> Result<web::Bytes, ApiError> {
-    if declared_length(req).is_some_and(|n| n > limit) {
+    let declared = declared_length(req);
+    if declared.is_some_and(|n| n > limit) {
         return Err(ApiError::PayloadTooLarge { limit });
     }
-    collect_body(payload, limit, declared_length(req).unwrap_or(0)).await
+    collect_body(payload, limit, declared.unwrap_or(0)).await
 }
 
 /// Collects a body stream, answering 413 past `limit`. Up to `expected` bytes (the declared
-/// length, when there is one) are reserved at once: grown by doubling instead, a batch of
-/// 1,000 statements (about 1.2 MB) was copied eight times into ever larger buffers. At most
+/// length, when there is one) are reserved at once: grown as the chunks arrived instead, a
+/// batch of 1,000 statements (about 1.2 MB) was copied into ever larger buffers. At most
 /// [`RESERVED_AT_MOST`] is reserved for a length that is only declared.
 pub async fn collect_body<S>(
     mut payload: S,

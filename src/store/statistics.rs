@@ -63,7 +63,8 @@ pub async fn analyse_stale(pool: &PgPool) -> Result<Vec<String>, sqlx::Error> {
     Ok(stale)
 }
 
-/// Runs [`analyse_stale`] every [`CHECK_EVERY`] until the handle is aborted; failures are
+/// Runs [`analyse_stale`] at once (a store loaded before the server started gets its
+/// statistics) and then every [`CHECK_EVERY`] until the handle is aborted; failures are
 /// logged and retried at the next check.
 pub fn spawn(pool: PgPool) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {

@@ -96,9 +96,9 @@ async fn capped_bound(
 ) -> Result<(i64, bool), WarehouseError> {
     // Walk the `insert_xid` index in order and stop after `cap` rows. Without statistics on
     // `statements` (a new store, or autovacuum off) PostgreSQL chose instead to read every row
-    // in the range and sort them: while the server ingests, the range holds a backlog of
-    // several runs (about 60,000 statements at 12,000/s and a run every 5 s), so the runs
-    // that work it off in steps of `cap` read it again and again.
+    // in the range and sort them: while the server ingests, the range holds the backlog of a
+    // whole interval or more (5 s at 12,000 statements/s is 60,000), so the runs that work it
+    // off in steps of `cap` read it again and again.
     sqlx::query("SET LOCAL enable_bitmapscan = off")
         .execute(&mut *tx)
         .await?;
