@@ -212,16 +212,24 @@ async fn statements_body(
     // Parsing a large body is milliseconds of CPU (a batch of 1,000 statements: a quarter of
     // the server's work for it, callgrind): off the async executor, whose other requests
     // would wait meanwhile.
-    let parsed = if json.len() > PARSE_INLINE_BYTES {
-        web::block(move || serde_json::from_slice(&json))
+    let value = if json.len() > PARSE_INLINE_BYTES {
+        web::block(move || parse_json(&json))
             .await
-            .map_err(|e| ApiError::Internal(e.into()))?
+            .map_err(|e| ApiError::Internal(e.into()))??
     } else {
-        serde_json::from_slice(&json)
+        parse_json(&json)?
     };
-    let value = parsed
-        .map_err(|e| ApiError::bad_request(format!("the statements are not valid JSON: {e}")))?;
     Ok((value, parts))
+}
+
+/// Parses the statements' JSON. The body's UTF-8 is checked once, as a whole, before parsing
+/// from the `str`: parsing from bytes checked each string on its own, 4 % of the server's
+/// instructions for a batch of 1,000 (callgrind).
+fn parse_json(json: &[u8]) -> Result<Value, ApiError> {
+    let text = std::str::from_utf8(json)
+        .map_err(|e| ApiError::bad_request(format!("the statements are not valid UTF-8: {e}")))?;
+    serde_json::from_str(text)
+        .map_err(|e| ApiError::bad_request(format!("the statements are not valid JSON: {e}")))
 }
 
 /// Bodies up to this size are parsed on the calling task (about 50 statements).

@@ -56,7 +56,8 @@ const NO_OPS_PER_ACTIVITY: usize = 8;
 
 fn digest(definition: &Map<String, Value>) -> Digest {
     use sha2::Digest as _;
-    let json = serde_json::to_vec(definition).expect("a JSON map serializes");
+    let mut json = Vec::with_capacity(256);
+    crate::xapi::json_text::write_object(definition, &mut json);
     let hash = sha2::Sha256::digest(&json);
     let mut out = [0u8; 16];
     out.copy_from_slice(&hash[..16]);

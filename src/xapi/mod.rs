@@ -7,6 +7,7 @@ pub mod document;
 pub mod equivalence;
 pub mod format;
 pub mod ifi;
+pub mod json_text;
 pub mod prepare;
 pub mod primitives;
 pub mod schema;

@@ -103,9 +103,9 @@ pub fn prepare(mut statement: Value, assigned: &Assigned<'_>) -> Prepared {
         links.agents.push(("authority", a));
     }
 
-    // `serde_json::to_string`, not `Value`'s `Display`, which writes every token through a
-    // `fmt::Formatter` and cost twice as much (callgrind).
-    let text = serde_json::to_string(&statement).expect("a serde_json::Value always serialises");
+    // Not `Value`'s `Display`, which writes every token through a `fmt::Formatter` and cost
+    // twice as much as `serde_json::to_string`, whose text `json_text` writes faster (callgrind).
+    let text = super::json_text::to_text(&statement);
     Prepared {
         id,
         text,

@@ -281,6 +281,25 @@ async fn malformed_json_is_a_400_at_any_size() {
     assert_eq!(app.statement_count().await, 0);
 }
 
+/// A body that is not UTF-8 is a 400 naming the encoding, small or large, and stores nothing
+/// (RFC 8259 §8.1: JSON text exchanged between systems is UTF-8).
+#[tokio::test]
+async fn a_body_that_is_not_utf8_is_a_400_at_any_size() {
+    let app = spawn_app().await;
+    for n in [1, 100] {
+        let mut body = serde_json::to_vec(&padded_batch(n)).unwrap();
+        // Inside the last statement's padding string: a byte that never occurs in UTF-8.
+        let at = body.iter().rposition(|&b| b == b'x').unwrap();
+        body[at] = 0xff;
+        let r = post_json_bytes(&app, body).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{n} statements");
+        let error: Value = r.json().await.unwrap();
+        let message = error["message"].as_str().unwrap_or_default();
+        assert!(message.contains("not valid UTF-8"), "{n}: {message}");
+    }
+    assert_eq!(app.statement_count().await, 0);
+}
+
 /// Statements with a 2 KB result extension each, `n` of them.
 fn padded_batch(n: usize) -> Value {
     let pad = "x".repeat(2_000);
