@@ -264,38 +264,39 @@ async fn post_json_bytes(app: &TestApp, body: Vec<u8>) -> reqwest::Response {
         .unwrap()
 }
 
-/// Malformed JSON is a 400 naming the problem whether the body is parsed on the request's
-/// task (small) or on a blocking thread (large, `PARSE_INLINE_BYTES`), and stores nothing.
+/// Malformed JSON, and a body that is not UTF-8 (RFC 8259 §8.1: JSON text exchanged between
+/// systems is UTF-8), are a 400 naming the problem whether the body is parsed on the
+/// request's task (small) or on a blocking thread (large, `PARSE_INLINE_BYTES`), and store
+/// nothing.
 #[tokio::test]
-async fn malformed_json_is_a_400_at_any_size() {
+async fn malformed_json_or_utf8_is_a_400_at_any_size() {
     let app = spawn_app().await;
-    for n in [1, 100] {
-        let mut body = serde_json::to_vec(&padded_batch(n)).unwrap();
+    let cut_short = |body: &mut Vec<u8>| {
         body.pop(); // the closing `]`
-        let r = post_json_bytes(&app, body).await;
-        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{n} statements");
-        let error: Value = r.json().await.unwrap();
-        let message = error["message"].as_str().unwrap_or_default();
-        assert!(message.contains("not valid JSON"), "{n}: {message}");
-    }
-    assert_eq!(app.statement_count().await, 0);
-}
-
-/// A body that is not UTF-8 is a 400 naming the encoding, small or large, and stores nothing
-/// (RFC 8259 §8.1: JSON text exchanged between systems is UTF-8).
-#[tokio::test]
-async fn a_body_that_is_not_utf8_is_a_400_at_any_size() {
-    let app = spawn_app().await;
-    for n in [1, 100] {
-        let mut body = serde_json::to_vec(&padded_batch(n)).unwrap();
-        // Inside the last statement's padding string: a byte that never occurs in UTF-8.
+    };
+    // Inside the last statement's padding string: a byte that never occurs in UTF-8.
+    let not_utf8 = |body: &mut Vec<u8>| {
         let at = body.iter().rposition(|&b| b == b'x').unwrap();
         body[at] = 0xff;
-        let r = post_json_bytes(&app, body).await;
-        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{n} statements");
-        let error: Value = r.json().await.unwrap();
-        let message = error["message"].as_str().unwrap_or_default();
-        assert!(message.contains("not valid UTF-8"), "{n}: {message}");
+    };
+    let cases: [(&str, &dyn Fn(&mut Vec<u8>)); 2] = [
+        ("not valid JSON", &cut_short),
+        ("not valid UTF-8", &not_utf8),
+    ];
+    for (problem, spoil) in cases {
+        for n in [1, 100] {
+            let mut body = serde_json::to_vec(&padded_batch(n)).unwrap();
+            spoil(&mut body);
+            let r = post_json_bytes(&app, body).await;
+            assert_eq!(
+                r.status(),
+                StatusCode::BAD_REQUEST,
+                "{problem}, {n} statements"
+            );
+            let error: Value = r.json().await.unwrap();
+            let message = error["message"].as_str().unwrap_or_default();
+            assert!(message.contains(problem), "{n}: {message}");
+        }
     }
     assert_eq!(app.statement_count().await, 0);
 }
