@@ -271,22 +271,23 @@ async fn post_json_bytes(app: &TestApp, body: Vec<u8>) -> reqwest::Response {
 #[tokio::test]
 async fn malformed_json_or_utf8_is_a_400_at_any_size() {
     let app = spawn_app().await;
-    let cut_short = |body: &mut Vec<u8>| {
+    fn cut_short(mut body: Vec<u8>) -> Vec<u8> {
         body.pop(); // the closing `]`
-    };
+        body
+    }
     // Inside the last statement's padding string: a byte that never occurs in UTF-8.
-    let not_utf8 = |body: &mut Vec<u8>| {
+    fn not_utf8(mut body: Vec<u8>) -> Vec<u8> {
         let at = body.iter().rposition(|&b| b == b'x').unwrap();
         body[at] = 0xff;
-    };
-    let cases: [(&str, &dyn Fn(&mut Vec<u8>)); 2] = [
-        ("not valid JSON", &cut_short),
-        ("not valid UTF-8", &not_utf8),
+        body
+    }
+    let cases = [
+        ("not valid JSON", cut_short as fn(Vec<u8>) -> Vec<u8>),
+        ("not valid UTF-8", not_utf8),
     ];
     for (problem, spoil) in cases {
         for n in [1, 100] {
-            let mut body = serde_json::to_vec(&padded_batch(n)).unwrap();
-            spoil(&mut body);
+            let body = spoil(serde_json::to_vec(&padded_batch(n)).unwrap());
             let r = post_json_bytes(&app, body).await;
             assert_eq!(
                 r.status(),
