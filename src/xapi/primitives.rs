@@ -89,16 +89,7 @@ pub fn is_duration(s: &str) -> bool {
 /// time zone is only a SHOULD in 1.0.3). Rejects the "unknown local offset" forms `-00:00`,
 /// `-0000` and `-00`, which RFC 3339 §4.3 gives and ISO 8601 forbids.
 pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    let re = RE.get_or_init(|| {
-        Regex::new(
-            r"^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)(Z|z|[+-]\d{2}(?::?\d{2})?)?$",
-        )
-        .expect("valid regex")
-    });
-    let caps = re.captures(s)?;
-    let time = &caps[2];
-    let offset = caps.get(3).map(|m| m.as_str());
+    let (date, time, offset) = timestamp_parts(s)?;
     // Already RFC 3339 as chrono reads it (seconds, `Z` or `±hh:mm`, not the unknown offset
     // `-00:00`): parsed as it is, without building a normalised copy.
     let rfc3339_offset = |o: &str| o == "Z" || (o.len() == 6 && o.as_bytes()[3] == b':');
@@ -107,7 +98,6 @@ pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
             .ok()
             .map(|t| t.with_timezone(&Utc));
     }
-    let date = &caps[1];
     let mut time = time.to_string();
     if time.len() == 5 {
         time.push_str(":00");
@@ -130,6 +120,59 @@ pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(&format!("{date}T{time}{offset}"))
         .ok()
         .map(|t| t.with_timezone(&Utc))
+}
+
+/// The date, time and offset of a timestamp of the form
+/// `YYYY-MM-DDThh:mm[:ss[.f…]][Z|z|±hh[[:]mm]]`, matched by hand: with a regex and its
+/// captures this was 3 % of the server's instructions for a batch (callgrind).
+fn timestamp_parts(s: &str) -> Option<(&str, &str, Option<&str>)> {
+    let b = s.as_bytes();
+    let digits = |at: usize, n: usize| {
+        b.get(at..at + n)
+            .is_some_and(|d| d.iter().all(u8::is_ascii_digit))
+    };
+    let is = |at: usize, c: u8| b.get(at) == Some(&c);
+    let date_and_minutes = digits(0, 4)
+        && is(4, b'-')
+        && digits(5, 2)
+        && is(7, b'-')
+        && digits(8, 2)
+        && is(10, b'T')
+        && digits(11, 2)
+        && is(13, b':')
+        && digits(14, 2);
+    if !date_and_minutes {
+        return None;
+    }
+    let mut end = 16;
+    if is(16, b':') && digits(17, 2) {
+        end = 19;
+        if is(19, b'.') && digits(20, 1) {
+            end = 21;
+            while digits(end, 1) {
+                end += 1;
+            }
+        }
+    }
+    let offset = &s[end..];
+    let valid_offset = match offset.as_bytes() {
+        [] | [b'Z'] | [b'z'] => true,
+        [b'+' | b'-', rest @ ..] => match rest {
+            [h1, h2] => h1.is_ascii_digit() && h2.is_ascii_digit(),
+            [h1, h2, m1, m2] | [h1, h2, b':', m1, m2] => {
+                [h1, h2, m1, m2].iter().all(|d| d.is_ascii_digit())
+            }
+            _ => false,
+        },
+        _ => false,
+    };
+    valid_offset.then(|| {
+        (
+            &s[..10],
+            &s[11..end],
+            (!offset.is_empty()).then_some(offset),
+        )
+    })
 }
 
 /// How Cairn writes the timestamps it assigns: RFC 3339 in UTC with milliseconds.
@@ -232,6 +275,53 @@ mod tests {
         }
         let t = parse_timestamp("2013-05-18T05:32:34.804+02:00").unwrap();
         assert_eq!(format_timestamp(t), "2013-05-18T03:32:34.804Z");
+    }
+
+    /// The hand-written matcher finds what the grammar's regex captures, and fails where it fails.
+    #[test]
+    fn timestamp_parts_match_the_grammar() {
+        let re = Regex::new(
+            r"^([0-9]{4}-[0-9]{2}-[0-9]{2})T([0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)(Z|z|[+-][0-9]{2}(?::?[0-9]{2})?)?$",
+        )
+        .unwrap();
+        let base = "2013-05-18T05:32:34.804+02:00";
+        let mut inputs: Vec<String> = (0..=base.len()).map(|n| base[..n].to_string()).collect();
+        for tail in [
+            "", "Z", "z", "+02", "-0530", "+05:30", "+5", "+053", "+05:3", "+05:300", "Zz", " ",
+            "Z ", "+0a", "-00:00", "x",
+        ] {
+            for time in [
+                "05:32",
+                "05:32:34",
+                "05:32:34.",
+                "05:32:34.8",
+                "05:32:34.80401",
+                "05:3",
+                "05:32:3",
+                "05-32",
+            ] {
+                inputs.push(format!("2013-05-18T{time}{tail}"));
+            }
+        }
+        inputs.extend(
+            [
+                "2013-05-18t05:32Z",
+                "2013/05/18T05:32Z",
+                "02013-05-18T05:32Z",
+                "٢٠١٣-05-18T05:32Z",
+            ]
+            .map(String::from),
+        );
+        for s in &inputs {
+            let expected = re.captures(s).map(|c| {
+                (
+                    c.get(1).unwrap().as_str(),
+                    c.get(2).unwrap().as_str(),
+                    c.get(3).map(|m| m.as_str()),
+                )
+            });
+            assert_eq!(timestamp_parts(s), expected, "{s}");
+        }
     }
 
     #[test]
