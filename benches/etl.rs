@@ -96,7 +96,7 @@ async fn seed(pool: &PgPool, from: i64, n: i64) -> anyhow::Result<()> {
                     'context', jsonb_build_object('contextActivities', jsonb_build_object(
                         'parent', jsonb_build_array(jsonb_build_object('id', 'http://example.com/quiz/' || (i % 50))),
                         'grouping', jsonb_build_array(jsonb_build_object('id', 'http://example.com/course/' || (i % 10))))),
-                    'timestamp', to_char(now() - (i % 86400) * interval '1 second', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))::json
+                    'timestamp', to_char(now() - (i % 86400) * interval '1 second', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))::text
            FROM generate_series($1::bigint, $2::bigint) AS i"#,
     )
     .bind(from)
@@ -108,7 +108,7 @@ async fn seed(pool: &PgPool, from: i64, n: i64) -> anyhow::Result<()> {
         "INSERT INTO statement_agents (store_id, seq, usage, ifi)
          SELECT s.store_id, s.seq, u.usage, u.ifi
          FROM (SELECT * FROM statements WHERE store_id = 1 ORDER BY seq DESC LIMIT $1) s,
-              LATERAL (VALUES ('actor', 'mbox:' || (s.statement->'actor'->>'mbox')),
+              LATERAL (VALUES ('actor', 'mbox:' || (s.statement::json->'actor'->>'mbox')),
                               ('authority', 'mbox:mailto:lms@example.com')) AS u(usage, ifi)",
     )
     .bind(n)
@@ -118,9 +118,9 @@ async fn seed(pool: &PgPool, from: i64, n: i64) -> anyhow::Result<()> {
         "INSERT INTO statement_activities (store_id, seq, usage, activity_iri)
          SELECT s.store_id, s.seq, u.usage, u.iri
          FROM (SELECT * FROM statements WHERE store_id = 1 ORDER BY seq DESC LIMIT $1) s,
-              LATERAL (VALUES ('object', s.statement->'object'->>'id'),
-                              ('parent', s.statement->'context'->'contextActivities'->'parent'->0->>'id'),
-                              ('grouping', s.statement->'context'->'contextActivities'->'grouping'->0->>'id'))
+              LATERAL (VALUES ('object', s.statement::json->'object'->>'id'),
+                              ('parent', s.statement::json->'context'->'contextActivities'->'parent'->0->>'id'),
+                              ('grouping', s.statement::json->'context'->'contextActivities'->'grouping'->0->>'id'))
               AS u(usage, iri)",
     )
     .bind(n)

@@ -274,7 +274,7 @@ struct Samples {
 impl Samples {
     async fn draw(pool: &PgPool, runs: usize) -> anyhow::Result<Samples> {
         let rows: Vec<(Value, String, Option<uuid::Uuid>)> = sqlx::query_as(
-            "SELECT statement, verb_iri, registration FROM statements
+            "SELECT statement::json, verb_iri, registration FROM statements
              WHERE seq % 997 = 0 AND registration IS NOT NULL ORDER BY seq LIMIT $1",
         )
         .bind(runs as i64)

@@ -107,7 +107,7 @@ pub async fn query(pool: &PgPool, store_id: i64, q: &StatementQuery) -> Result<P
         ))
         .push_bind(q.limit + 1);
 
-    let mut rows: Vec<(i64, Value)> = sql.build_query_as().fetch_all(pool).await?;
+    let mut rows: Vec<(i64, String)> = sql.build_query_as().fetch_all(pool).await?;
     let next_cursor = if rows.len() as i64 > q.limit {
         rows.truncate(q.limit as usize);
         rows.last().map(|(seq, _)| *seq)
@@ -115,7 +115,10 @@ pub async fn query(pool: &PgPool, store_id: i64, q: &StatementQuery) -> Result<P
         None
     };
     Ok(Page {
-        statements: rows.into_iter().map(|(_, s)| s).collect(),
+        statements: rows
+            .iter()
+            .map(|(_, s)| super::statements::parse_stored(s))
+            .collect::<Result<_, _>>()?,
         next_cursor,
     })
 }

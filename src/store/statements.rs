@@ -373,7 +373,7 @@ async fn check_existing(
         .map(|p| p.id)
         .filter(|id| !inserted.iter().any(|(i, _)| i == id))
         .collect();
-    let existing: Vec<(Uuid, Value)> = sqlx::query_as(&each_key(
+    let existing: Vec<(Uuid, String)> = sqlx::query_as(&each_key(
         "statement_id, statement",
         "statements",
         "uuid",
@@ -389,7 +389,7 @@ async fn check_existing(
             .find(|(id, _)| *id == p.id)
             .map(|(_, s)| s)
             .ok_or_else(|| StoreError::Corrupt(format!("statement {} vanished", p.id)))?;
-        if !equivalent(&p.statement, stored, p.client_timestamp) {
+        if !equivalent(&p.statement, &parse_stored(stored)?, p.client_timestamp) {
             return Err(InsertError::Conflict(p.id));
         }
     }
@@ -567,7 +567,7 @@ pub async fn find(
     store_id: i64,
     id: Uuid,
 ) -> Result<Option<StoredStatement>, StoreError> {
-    let row: Option<(Value, DateTime<Utc>, bool, Option<i64>)> = sqlx::query_as(
+    let row: Option<(String, DateTime<Utc>, bool, Option<i64>)> = sqlx::query_as(
         "SELECT statement, stored, voided, credential_id FROM statements
          WHERE store_id = $1 AND statement_id = $2",
     )
@@ -575,12 +575,20 @@ pub async fn find(
     .bind(id)
     .fetch_optional(pool)
     .await?;
-    Ok(row.map(
-        |(statement, stored, voided, credential_id)| StoredStatement {
-            statement,
+    row.map(|(statement, stored, voided, credential_id)| {
+        Ok(StoredStatement {
+            statement: parse_stored(&statement)?,
             stored,
             voided,
             credential_id,
-        },
-    ))
+        })
+    })
+    .transpose()
+}
+
+/// A stored statement body (`statements.statement`, text since migration 20261129130000),
+/// which Cairn wrote with `xapi::json_text`.
+pub(crate) fn parse_stored(text: &str) -> Result<Value, StoreError> {
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::Corrupt(format!("a stored statement is not JSON: {e}")))
 }
