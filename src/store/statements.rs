@@ -14,7 +14,7 @@ use super::write_order::WriteOrder;
 use super::{each_key, StoreError};
 use crate::xapi::attachments::Content;
 use crate::xapi::equivalence::equivalent;
-use crate::xapi::prepare::Prepared;
+use crate::xapi::prepare::{links, Link, Prepared};
 
 #[derive(Debug, thiserror::Error)]
 pub enum InsertError {
@@ -441,52 +441,63 @@ async fn link_targets(
     store_id: i64,
     new: &[(&Prepared, i64)],
     referrers: &[Referrer],
-) -> Result<(), sqlx::Error> {
-    // (referrer seq, target seq, target verb, target registration), each pair once.
-    let mut pairs: std::collections::BTreeMap<(i64, i64), (String, Option<Uuid>)> =
-        Default::default();
-    // Stored statements referring to new ones: the target is in this batch.
+) -> Result<(), StoreError> {
+    // (referrer seq, target seq) → what the target matches by, each pair once.
+    let mut pairs: std::collections::BTreeMap<(i64, i64), Target> = Default::default();
+    // Statements referring to new ones: the target is in this batch. `referrers` holds the
+    // referring statements of this batch too, which are written by now.
     let by_id: HashMap<Uuid, (&Prepared, i64)> =
         new.iter().map(|(p, s)| (p.id, (*p, *s))).collect();
     for r in referrers {
         if let Some((t, t_seq)) = by_id.get(&r.target) {
-            pairs.insert((r.seq, *t_seq), (t.verb.clone(), t.registration));
+            pairs.insert((r.seq, *t_seq), Target::prepared(t));
         }
     }
-    // New statements referring to stored ones (earlier, or in this batch).
+    // New statements referring to statements stored before this batch.
     let referring: Vec<(Uuid, i64)> = new
         .iter()
         .filter_map(|(p, seq)| p.statement_ref.map(|t| (t, *seq)))
+        .filter(|(t, _)| !by_id.contains_key(t))
         .collect();
-    if !referring.is_empty() {
-        let ids: Vec<Uuid> = referring.iter().map(|(t, _)| *t).collect();
-        let targets: HashMap<Uuid, (i64, String, Option<Uuid>)> =
-            sqlx::query_as::<_, (Uuid, i64, String, Option<Uuid>)>(&each_key(
-                "statement_id, seq, verb_iri, registration",
-                "statements",
-                "uuid",
-                "statement_id = k.key",
-            ))
-            .bind(store_id)
-            .bind(&ids)
-            .fetch_all(&mut **tx)
-            .await?
-            .into_iter()
-            .map(|(id, seq, verb, registration)| (id, (seq, verb, registration)))
-            .collect();
-        for (target, r_seq) in &referring {
-            if let Some((t_seq, verb, registration)) = targets.get(target) {
-                pairs.insert((*r_seq, *t_seq), (verb.clone(), *registration));
-            }
+    let stored_ids: Vec<Uuid> = referring.iter().map(|(t, _)| *t).collect();
+    let mut stored: HashMap<Uuid, (i64, Target)> = HashMap::new();
+    if !stored_ids.is_empty() {
+        let rows = sqlx::query_as::<_, (Uuid, i64, String, Option<Uuid>, String)>(&each_key(
+            "statement_id, seq, verb_iri, registration, statement",
+            "statements",
+            "uuid",
+            "statement_id = k.key",
+        ))
+        .bind(store_id)
+        .bind(&stored_ids)
+        .fetch_all(&mut **tx)
+        .await?;
+        for (id, seq, verb, registration, text) in rows {
+            let statement = parse_stored(&text)?;
+            let o = statement
+                .as_object()
+                .ok_or_else(|| StoreError::Corrupt(format!("statement {id} is not an object")))?;
+            let (agents, activities) = links(o);
+            let target = Target {
+                verb,
+                registration,
+                agents,
+                activities,
+            };
+            stored.insert(id, (seq, target));
+        }
+    }
+    for (target, r_seq) in &referring {
+        if let Some((t_seq, t)) = stored.get(target) {
+            pairs.insert((*r_seq, *t_seq), t.clone());
         }
     }
     if pairs.is_empty() {
         return Ok(());
     }
     let r_seqs: Vec<i64> = pairs.keys().map(|k| k.0).collect();
-    let t_seqs: Vec<i64> = pairs.keys().map(|k| k.1).collect();
-    let verbs: Vec<&str> = pairs.values().map(|v| v.0.as_str()).collect();
-    let registrations: Vec<Option<Uuid>> = pairs.values().map(|v| v.1).collect();
+    let verbs: Vec<&str> = pairs.values().map(|t| t.verb.as_str()).collect();
+    let registrations: Vec<Option<Uuid>> = pairs.values().map(|t| t.registration).collect();
     sqlx::query(
         "UPDATE statements r SET target_verb = p.verb, target_registration = p.registration
          FROM UNNEST($2::bigint[], $3::text[], $4::uuid[]) AS p(seq, verb, registration)
@@ -498,25 +509,63 @@ async fn link_targets(
     .bind(&registrations)
     .execute(&mut **tx)
     .await?;
+    // The target's own links (not those it has through a target of its own), computed from
+    // the statement: the link tables' `seq` indexes hold only the rows the warehouse reads
+    // (migration 20261129140000), so a target's rows cannot be found by its `seq`.
     // Table and column names are fixed identifiers from this list, never request input.
-    for (table, column) in [
-        ("statement_agents", "ifi"),
-        ("statement_activities", "activity_iri"),
+    for (table, column, links_of) in [
+        (
+            "statement_agents",
+            "ifi",
+            (|t| &t.agents) as fn(&Target) -> &Vec<Link>,
+        ),
+        ("statement_activities", "activity_iri", |t| &t.activities),
     ] {
+        let mut seqs = Vec::new();
+        let mut usages = Vec::new();
+        let mut values = Vec::new();
+        for ((r_seq, _), target) in &pairs {
+            for (usage, value) in links_of(target) {
+                seqs.push(*r_seq);
+                usages.push(format!("target_{usage}"));
+                values.push(value.as_str());
+            }
+        }
+        if seqs.is_empty() {
+            continue;
+        }
         sqlx::query(&format!(
             "INSERT INTO {table} (store_id, seq, usage, {column})
-             SELECT $1, p.r_seq, 'target_' || l.usage, l.{column}
-             FROM UNNEST($2::bigint[], $3::bigint[]) AS p(r_seq, t_seq)
-             JOIN {table} l ON l.store_id = $1 AND l.seq = p.t_seq
-             WHERE l.usage NOT LIKE 'target\\_%'"
+             SELECT $1, * FROM UNNEST($2::bigint[], $3::text[], $4::text[])"
         ))
         .bind(store_id)
-        .bind(&r_seqs)
-        .bind(&t_seqs)
+        .bind(&seqs)
+        .bind(&usages)
+        .bind(&values)
         .execute(&mut **tx)
         .await?;
     }
     Ok(())
+}
+
+/// What a StatementRef's target gives the statement referring to it (Communication §2.1.4).
+#[derive(Clone)]
+struct Target {
+    verb: String,
+    registration: Option<Uuid>,
+    agents: Vec<Link>,
+    activities: Vec<Link>,
+}
+
+impl Target {
+    fn prepared(p: &Prepared) -> Target {
+        Target {
+            verb: p.verb.clone(),
+            registration: p.registration,
+            agents: p.agents.clone(),
+            activities: p.activities.clone(),
+        }
+    }
 }
 
 /// Data §2.3.2.s2.b3: a statement is voided iff it is not itself a voiding statement and a

@@ -32,8 +32,8 @@ pub struct Prepared {
     pub statement_ref: Option<Uuid>,
     /// The statement this one voids, when it is a voiding statement.
     pub voiding_target: Option<Uuid>,
-    pub agents: Vec<(&'static str, String)>,
-    pub activities: Vec<(&'static str, String)>,
+    pub agents: Vec<Link>,
+    pub activities: Vec<Link>,
     /// Whether the client gave a timestamp (otherwise it was assigned and is not compared).
     pub client_timestamp: bool,
 }
@@ -97,11 +97,7 @@ pub fn prepare(mut statement: Value, assigned: &Assigned<'_>) -> Prepared {
     .flatten();
     let voiding_target = statement_ref.filter(|_| verb == VOIDED_VERB);
 
-    let mut links = Links::default();
-    links.statement(o, "");
-    if let Some(a) = ifi::key(&o["authority"]) {
-        links.agents.push(("authority", a));
-    }
+    let (agents, activities) = links(o);
 
     // Not `Value`'s `Display`, which writes every token through a `fmt::Formatter` and cost
     // twice as much as `serde_json::to_string`, whose text `json_text` writes faster (callgrind).
@@ -115,8 +111,8 @@ pub fn prepare(mut statement: Value, assigned: &Assigned<'_>) -> Prepared {
         registration,
         statement_ref,
         voiding_target,
-        agents: links.agents,
-        activities: links.activities,
+        agents,
+        activities,
         client_timestamp,
         statement,
     }
@@ -136,6 +132,22 @@ fn normalise_context_activities(o: &mut Map<String, Value>) {
             *value = Value::Array(vec![value.take()]);
         }
     }
+}
+
+/// An agent or activity link: (usage, IFI key or activity IRI), one row of
+/// `statement_agents` or `statement_activities`.
+pub type Link = (&'static str, String);
+
+/// The agents and the activities that a prepared statement names, each with where it
+/// appears: the rows `statement_agents` and `statement_activities` hold for it. A stored
+/// statement gives the same links as when it was prepared.
+pub fn links(o: &Map<String, Value>) -> (Vec<Link>, Vec<Link>) {
+    let mut links = Links::default();
+    links.statement(o, "");
+    if let Some(a) = o.get("authority").and_then(ifi::key) {
+        links.agents.push(("authority", a));
+    }
+    (links.agents, links.activities)
 }
 
 #[derive(Default)]

@@ -131,8 +131,15 @@ async fn statement_refs_match_through_targets_stored_before_or_after() {
     // Target first, then its referrer.
     let early_target = post(&app, &target).await;
     let late_referrer = post(&app, &refer(&early_target[0])).await;
+    // Both in one batch, the referrer before its target.
+    let batch_id = uuid::Uuid::new_v4().to_string();
+    let mut batch_target = target.clone();
+    batch_target["id"] = json!(batch_id);
+    let batch = post(&app, &json!([refer(&batch_id), batch_target])).await;
 
     let mut expected = vec![
+        batch[1].clone(),
+        batch[0].clone(),
         late_referrer[0].clone(),
         early_target[0].clone(),
         late_id.clone(),
@@ -170,7 +177,11 @@ async fn statement_refs_match_through_targets_stored_before_or_after() {
     .await);
     assert_eq!(
         commented,
-        vec![late_referrer[0].clone(), early_referrer[0].clone()]
+        vec![
+            batch[0].clone(),
+            late_referrer[0].clone(),
+            early_referrer[0].clone()
+        ]
     );
 }
 
