@@ -678,10 +678,7 @@ impl Warehouse {
                 return Ok(());
             };
             let seqs: RunSeqs = Arc::new(seqs);
-            // One read per store and table, the store a constant: joined with `stores`, which
-            // no ANALYZE reaches (one row, under autovacuum's threshold of 50 changes), the
-            // planner guessed 1,070 stores and read the whole link table on every run (under
-            // the ingest benchmark, 25 runs read 3.2 million activity rows for 0.2 million new).
+            // One read per store and table (`extract::link_rows_select`).
             let stores: Vec<i64> = sqlx::query_scalar("SELECT id FROM stores ORDER BY id")
                 .fetch_all(&mut *tx)
                 .await?;
@@ -705,9 +702,8 @@ impl Warehouse {
                     copy_out(
                         &mut tx,
                         &format!(
-                            "COPY (SELECT l.seq, l.usage, l.{key} FROM {table} l \
-                             WHERE l.store_id = {store} AND l.seq BETWEEN {first} AND {last} \
-                             AND l.usage NOT IN ({derived})) TO STDOUT (FORMAT binary)"
+                            "COPY ({}) TO STDOUT (FORMAT binary)",
+                            extract::link_rows_select(table, key, derived, *store, first, last)
                         ),
                         chunk * 4,
                         |_| Ok(()),
