@@ -290,7 +290,7 @@ async fn insert_rows(
                     registration, statement_ref, voiding_target, statement)
                OVERRIDING SYSTEM VALUE
                SELECT $1, $2, u.seq, u.id, u.stored, u.ts, u.verb, u.registration, u.ref,
-                      u.target, u.body::json
+                      u.target, u.body
                FROM UNNEST($11::bigint[], $3::uuid[], $4::timestamptz[], $5::timestamptz[],
                            $6::text[], $7::uuid[], $8::uuid[], $9::uuid[], $10::text[])
                     AS u(seq, id, stored, ts, verb, registration, ref, target, body)
