@@ -6,8 +6,8 @@
 -- and the query filters find link rows by IFI or IRI. Under batch ingest most link rows are
 -- an actor, an authority, an object or a parent: of the ingest benchmark's six link rows per
 -- statement, two stay in these indexes instead of six. A COPY of the benchmark's link rows
--- for 95,500 statements took 2.69–2.80 s of PostgreSQL CPU with no `seq` btree against
--- 2.96–3.96 s with both (issue 7).
+-- for 95,500 statements took 2.91–3.44 s of PostgreSQL CPU (median 3.07) with these indexes
+-- against 3.12–4.31 s (median 3.25) with the full ones, five alternated runs each (issue 7).
 DROP INDEX statement_agents_seq;
 CREATE INDEX statement_agents_seq ON statement_agents (store_id, seq)
     WHERE usage NOT IN ('actor', 'object', 'authority');
