@@ -152,8 +152,8 @@ pub fn links(o: &Map<String, Value>) -> (Vec<Link>, Vec<Link>) {
 
 #[derive(Default)]
 struct Links {
-    agents: Vec<(&'static str, String)>,
-    activities: Vec<(&'static str, String)>,
+    agents: Vec<Link>,
+    activities: Vec<Link>,
 }
 
 /// Usage names for the top level and inside a SubStatement (`sub_` prefix).
