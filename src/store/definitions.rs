@@ -137,7 +137,7 @@ pub async fn learn(
     if activities.is_empty() && names.is_empty() {
         return Ok(());
     }
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin_write(pool).await?;
     if !names.is_empty() {
         let (ifis, texts): (Vec<&str>, Vec<&str>) =
             names.iter().map(|(i, n)| (i.as_str(), n.as_str())).unzip();
@@ -263,6 +263,8 @@ async fn merge_locked(
     store_id: i64,
     mut activities: Vec<(String, Map<String, Value>)>,
 ) -> Result<Vec<(String, Map<String, Value>)>, sqlx::Error> {
+    // The UPDATE joins `activities` to an array: planned with its parameters (`begin_write`).
+    super::plan_each_execution(tx).await?;
     activities.sort_by(|a, b| a.0.cmp(&b.0));
     let ids: Vec<String> = activities.iter().map(|(i, _)| i.clone()).collect();
     sqlx::query(

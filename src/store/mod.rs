@@ -13,7 +13,7 @@ pub mod write_order;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::PgPool;
+use sqlx::{PgPool, Postgres, Transaction};
 
 /// The migrations under `migrations/`, embedded in the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -69,6 +69,34 @@ pub async fn connect_keeping(
             Err(e) => return Err(anyhow::Error::new(e).context("cannot connect to PostgreSQL")),
         }
     }
+}
+
+/// Begins a transaction of the write path (statements, their links, learned definitions) in
+/// which prepared statements keep one generic plan instead of being planned at every
+/// execution.
+///
+/// The pool plans every execution (`force_custom_plan`, see [`connect_keeping`]) because
+/// generic plans made while a table was empty kept scanning it whole once it had grown. The
+/// write path's common queries cannot go that way: they insert from `UNNEST`ed arrays and look
+/// rows up one key at a time through [`each_key`], whose index probes do not depend on the
+/// table's size. Planning them at every execution cost single-statement PUTs about a quarter
+/// of their CPU (README → Benchmarks → PUT latency). Queries that join a table to an array
+/// (`UPDATE … FROM UNNEST`), whose generic plans do read whole stores, run only after
+/// [`plan_each_execution`]. `tests/api/planner.rs` checks that writes of every kind, planned
+/// on empty tables, read no table whole once it has grown. `SET LOCAL` rides in the `BEGIN`'s
+/// round trip and ends with the transaction.
+pub async fn begin_write(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    pool.begin_with("BEGIN; SET LOCAL plan_cache_mode = force_generic_plan")
+        .await
+}
+
+/// Back to planning every execution for the rest of a [`begin_write`] transaction, before a
+/// query whose generic plan could read a whole table (one round trip, on rare paths only).
+pub async fn plan_each_execution(tx: &mut Transaction<'_, Postgres>) -> Result<(), sqlx::Error> {
+    sqlx::query("SET LOCAL plan_cache_mode = force_custom_plan")
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 /// A query for `output` from the rows of `table` in store `$1` that match `condition` for

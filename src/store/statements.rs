@@ -93,7 +93,7 @@ pub async fn insert_batch(
         ))
         .into());
     }
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin_write(pool).await?;
     let seqs = &reservation.seqs;
     let inserted = if prepared.len() >= COPY_FROM {
         match copy_rows(&mut tx, author, &prepared, seqs).await {
@@ -110,7 +110,7 @@ pub async fn insert_batch(
                     .is_some_and(|d| d.is_unique_violation()) =>
             {
                 tx.rollback().await?;
-                tx = pool.begin().await?;
+                tx = super::begin_write(pool).await?;
                 insert_all_rows(&mut tx, author, &prepared, seqs).await?
             }
             Err(e) => return Err(e.into()),
@@ -495,6 +495,8 @@ async fn link_targets(
     if pairs.is_empty() {
         return Ok(());
     }
+    // The UPDATE joins `statements` to an array: planned with its parameters (`begin_write`).
+    super::plan_each_execution(tx).await?;
     let r_seqs: Vec<i64> = pairs.keys().map(|k| k.0).collect();
     let verbs: Vec<&str> = pairs.values().map(|t| t.verb.as_str()).collect();
     let registrations: Vec<Option<Uuid>> = pairs.values().map(|t| t.registration).collect();
@@ -585,6 +587,8 @@ async fn apply_voiding(
     }
     targets.sort_unstable();
     targets.dedup();
+    // `seq = ANY(…)`'s generic plan reads the whole store (`begin_write`).
+    super::plan_each_execution(tx).await?;
     sqlx::query(&format!(
         "UPDATE statements SET voided = true WHERE store_id = $1 AND seq = ANY(ARRAY({}))",
         each_key(

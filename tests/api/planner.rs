@@ -1,28 +1,36 @@
 //! Plans on tables PostgreSQL has no statistics for: a batch's lookups by key
-//! (`store::each_key`) read only the rows they find, and `store::statistics` analyses tables
-//! whose statistics are missing or stale.
+//! (`store::each_key`) read only the rows they find, the write path's generic plans
+//! (`store::begin_write`) made on empty tables read no table whole once it has grown, and
+//! `store::statistics` analyses tables whose statistics are missing or stale.
 
 use std::time::Duration;
 
 use cairn::store::each_key;
 use cairn::store::statistics::analyse_stale;
-use serde_json::Value;
-use sqlx::PgConnection;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use sqlx::{Connection, PgConnection};
 use uuid::Uuid;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{spawn_app, spawn_app_with_connections, statement, TestApp, V2};
 
 /// Writes `n` statement rows straight into the table (seq 1 to `n`, every tenth one a
 /// StatementRef), as a store loaded in bulk would have them.
 async fn insert_statement_rows(conn: &mut PgConnection, n: i64) {
+    insert_statement_rows_from(conn, 1, n).await;
+}
+
+/// [`insert_statement_rows`] with seq `first` to `first + n - 1`.
+async fn insert_statement_rows_from(conn: &mut PgConnection, first: i64, n: i64) {
     sqlx::query(
         r#"INSERT INTO statements (store_id, seq, statement_id, stored, "timestamp", verb_iri,
                                   statement_ref, statement)
            OVERRIDING SYSTEM VALUE
            SELECT 1, g, gen_random_uuid(), now(), now(), 'http://example.com/verbs/' || g % 7,
                   CASE WHEN g % 10 = 0 THEN gen_random_uuid() END, '{}'
-           FROM generate_series(1, $1) AS g"#,
+           FROM generate_series($1, $1 + $2 - 1) AS g"#,
     )
+    .bind(first)
     .bind(n)
     .execute(conn)
     .await
@@ -141,4 +149,175 @@ async fn tables_with_missing_statistics_are_analysed_once() {
         !again.iter().any(|t| t == "statements"),
         "statements analysed again: {again:?}"
     );
+}
+
+/// The tables the write path reads or writes, with the rows a write must not read whole.
+const WRITTEN_TABLES: [&str; 5] = [
+    "statements",
+    "statement_agents",
+    "statement_activities",
+    "activities",
+    "agent_names",
+];
+
+/// Rows read from each of [`WRITTEN_TABLES`] so far, by sequential scans and by index scans
+/// (a bitmap scan on `store_id` alone reads the whole store too), and the rows inserted into
+/// `statements` (to tell when a backend's counts have arrived).
+async fn table_reads(conn: &mut PgConnection) -> (Vec<(String, i64)>, i64) {
+    let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT relname::text, seq_tup_read + coalesce(idx_tup_fetch, 0), n_tup_ins
+         FROM pg_stat_user_tables
+         WHERE relname = ANY($1) ORDER BY relname",
+    )
+    .bind(&WRITTEN_TABLES[..])
+    .fetch_all(conn)
+    .await
+    .unwrap();
+    let inserted = rows
+        .iter()
+        .find(|(t, _, _)| t == "statements")
+        .map_or(0, |r| r.2);
+    (
+        rows.into_iter().map(|(t, read, _)| (t, read)).collect(),
+        inserted,
+    )
+}
+
+/// One write of every kind the write path has, `round` making its ids and activities new:
+/// a batch holding a statement (with a new activity definition and agent name) and a
+/// StatementRef to it; a StatementRef to a statement stored earlier; a voiding statement; a
+/// changed definition; the same statement again (accepted as equivalent); a batch of 150
+/// (written with `COPY`). Returns how many statements were stored.
+async fn write_every_kind(app: &TestApp, round: usize) -> i64 {
+    let activity = format!("http://example.com/activities/round-{round}");
+    let first = Uuid::new_v4().to_string();
+    let mut s = statement();
+    s["id"] = json!(first);
+    s["actor"]["mbox"] = json!(format!("mailto:round-{round}@example.com"));
+    s["object"] = json!({"id": activity, "definition": {"name": {"en": "Round"}}});
+    let reference = |target: &str| {
+        let mut r = statement();
+        r["object"] = json!({"objectType": "StatementRef", "id": target});
+        r
+    };
+    let posts = [
+        json!([s.clone(), reference(&first)]),
+        reference(&first),
+        json!({
+            "actor": statement()["actor"].clone(),
+            "verb": {"id": "http://adlnet.gov/expapi/verbs/voided"},
+            "object": {"objectType": "StatementRef", "id": first}
+        }),
+        {
+            let mut changed = statement();
+            changed["object"] = json!({"id": activity, "definition": {
+                "name": {"en": "Round"}, "description": {"en": "changed"}}});
+            changed
+        },
+        Value::Array(
+            (0..150)
+                .map(|i| {
+                    let mut b = statement();
+                    b["object"] = json!({"id": format!("{activity}/item/{i}")});
+                    b
+                })
+                .collect(),
+        ),
+    ];
+    let mut stored = 0;
+    for body in &posts {
+        let response = app.post_statements(V2, body).await;
+        assert_eq!(response.status(), StatusCode::OK, "{body}");
+        stored += body.as_array().map_or(1, Vec::len) as i64;
+    }
+    let again = app.put_statement(V2, &first, &s).await;
+    assert_eq!(again.status(), StatusCode::NO_CONTENT);
+    stored
+}
+
+/// The write path keeps one generic plan per query (`store::begin_write`). Plans a backend
+/// made while the tables were empty must still read only the rows they touch once the
+/// tables hold 50,000 rows that PostgreSQL has no statistics for: an `UPDATE … FROM UNNEST`
+/// planned generically on an empty table reads the whole store at every later execution.
+#[tokio::test]
+async fn writes_planned_on_empty_tables_read_no_table_whole_once_it_has_grown() {
+    // One connection: every request meets the plans this backend cached in the first round.
+    let app = spawn_app_with_connections(1).await;
+    let mut conn = PgConnection::connect(&app.db.url).await.unwrap();
+    for table in WRITTEN_TABLES {
+        // No ANALYZE may replace the plans with ones made from statistics.
+        sqlx::query(&format!(
+            "ALTER TABLE {table} SET (autovacuum_enabled = false)"
+        ))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    }
+    let mut stored = write_every_kind(&app, 1).await;
+
+    const GROWN: i64 = 50_000;
+    insert_statement_rows_from(&mut conn, 1_000_000, GROWN).await;
+    for (sql, table) in [
+        (
+            "INSERT INTO statement_agents (store_id, seq, usage, ifi)
+             SELECT 1, 1000000 + g, 'actor', 'mbox:mailto:' || g || '@example.com'
+             FROM generate_series(0, $1 - 1) AS g",
+            "statement_agents",
+        ),
+        (
+            "INSERT INTO statement_activities (store_id, seq, usage, activity_iri)
+             SELECT 1, 1000000 + g, 'object', 'http://example.com/bulk/' || g
+             FROM generate_series(0, $1 - 1) AS g",
+            "statement_activities",
+        ),
+        (
+            "INSERT INTO activities (store_id, activity_iri, definition)
+             SELECT 1, 'http://example.com/bulk/' || g, '{}' FROM generate_series(0, $1 - 1) AS g",
+            "activities",
+        ),
+        (
+            "INSERT INTO agent_names (store_id, ifi, name)
+             SELECT 1, 'mbox:mailto:' || g || '@example.com', 'Bulk'
+             FROM generate_series(0, $1 - 1) AS g",
+            "agent_names",
+        ),
+    ] {
+        sqlx::query(sql)
+            .bind(GROWN)
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("{table}: {e}"));
+    }
+    sqlx::query("SELECT pg_stat_force_next_flush()")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    // Wait until the first round's inserts are all counted.
+    let before = counted_reads(&mut conn, stored + GROWN).await;
+
+    stored += write_every_kind(&app, 2).await;
+    let after = counted_reads(&mut conn, stored + GROWN).await;
+    let read_whole: Vec<String> = before
+        .iter()
+        .zip(&after)
+        .filter(|((_, was), (_, now))| now - was >= 1_000)
+        .map(|((table, was), (_, now))| format!("{table}: {} rows", now - was))
+        .collect();
+    assert!(
+        read_whole.is_empty(),
+        "the second round's writes read whole tables: {read_whole:?}"
+    );
+}
+
+/// [`table_reads`] once `statements`' insert count has reached `inserted`: an idle backend
+/// reports its counts within about a second.
+async fn counted_reads(conn: &mut PgConnection, inserted: i64) -> Vec<(String, i64)> {
+    for _ in 0..100 {
+        let (reads, counted) = table_reads(conn).await;
+        if counted >= inserted {
+            return reads;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the app's backend did not report its {inserted} inserted statements");
 }

@@ -146,6 +146,21 @@ pub async fn spawn_app_owning(
     configure: impl FnOnce(&mut Settings),
     warehouse: Option<std::sync::Arc<cairn::warehouse::Warehouse>>,
 ) -> TestApp {
+    spawn_app_on(configure, warehouse, 8).await
+}
+
+/// [`spawn_app`] with a pool of `connections` PostgreSQL connections, which the app and
+/// [`TestApp::pool`] share (with one, every request runs on the same backend and meets the
+/// plans that backend cached).
+pub async fn spawn_app_with_connections(connections: u32) -> TestApp {
+    spawn_app_on(|_| {}, None, connections).await
+}
+
+async fn spawn_app_on(
+    configure: impl FnOnce(&mut Settings),
+    warehouse: Option<std::sync::Arc<cairn::warehouse::Warehouse>>,
+    connections: u32,
+) -> TestApp {
     let db = TestDb::create().await;
     let mut settings = Settings {
         listen: "127.0.0.1:0".parse().unwrap(),
@@ -153,7 +168,9 @@ pub async fn spawn_app_owning(
         ..Settings::default()
     };
     configure(&mut settings);
-    let pool = store::connect(&db.url, 8).await.expect("connect test db");
+    let pool = store::connect(&db.url, connections)
+        .await
+        .expect("connect test db");
     store::migrate(&pool).await.expect("migrate");
     let app =
         Application::build_with_warehouse(&settings, pool.clone(), warehouse).expect("build app");
