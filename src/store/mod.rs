@@ -48,6 +48,7 @@ pub async fn connect_keeping(
     // link, voiding and definition tables start empty, and the generic plans chosen then kept
     // scanning whole tables once they had grown (seconds per batch, 500 single-statement
     // writes/s saturating the server at 100,000 statements).
+    // The write path's transactions plan once instead ([`begin_write`]).
     let options: PgConnectOptions = url
         .parse::<PgConnectOptions>()?
         .options([("plan_cache_mode", "force_custom_plan")]);
@@ -80,7 +81,7 @@ pub async fn connect_keeping(
 /// write path's common queries cannot go that way: they insert from `UNNEST`ed arrays and look
 /// rows up one key at a time through [`each_key`], whose index probes do not depend on the
 /// table's size. Planning them at every execution cost single-statement PUTs about a quarter
-/// of their CPU (README → Benchmarks → PUT latency). Queries that join a table to an array
+/// of their CPU (README → Ingest → *Planned once*). Queries that join a table to an array
 /// (`UPDATE … FROM UNNEST`), whose generic plans do read whole stores, run only after
 /// [`plan_each_execution`]. `tests/api/planner.rs` checks that writes of every kind, planned
 /// on empty tables, read no table whole once it has grown. `SET LOCAL` rides in the `BEGIN`'s
