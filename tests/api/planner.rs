@@ -151,7 +151,7 @@ async fn tables_with_missing_statistics_are_analysed_once() {
     );
 }
 
-/// The tables the write path reads or writes, with the rows a write must not read whole.
+/// The tables the write path reads or writes, none of which a write may read whole.
 const WRITTEN_TABLES: [&str; 5] = [
     "statements",
     "statement_agents",
