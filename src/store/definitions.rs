@@ -177,9 +177,12 @@ pub async fn learn(
     Ok(())
 }
 
-/// Writes the agent names and the Activities that are not stored yet, in one statement (a
-/// round trip fewer for each write that teaches something: most teach new ones); returns
-/// the Activities it created. The names and Activities come sorted by key (see `learn`).
+/// Writes the agent names and the Activities that are not stored yet, in one statement;
+/// returns the Activities it created. A write that teaches new ones (most that teach
+/// anything) took three statements: the names, a lookup of the Activities, then their
+/// insert. The names and Activities come sorted by key (see `learn`), and every
+/// transaction writes the two tables in the same order (one plan), so the order stays one
+/// in which concurrent writes cannot deadlock.
 async fn insert_new(
     tx: &mut Transaction<'_, Postgres>,
     store_id: i64,
