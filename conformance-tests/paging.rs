@@ -38,7 +38,13 @@ async fn traverse(app: &TestApp, version: &str, first: &str) -> Vec<String> {
     }
 }
 
-/// Posts batches of 4 until told to stop; returns the ids it stored.
+/// Batches each writer posts at most. An ascending traversal ends only once it has caught up
+/// with the writers, and three writers can store more than a page of 7 while it reads one, so
+/// without a bound it could chase them for ever.
+const WRITER_BATCHES: usize = 50;
+
+/// Posts batches of 4 until told to stop or [`WRITER_BATCHES`] are stored; returns the ids it
+/// stored.
 fn writer(
     app: Arc<TestApp>,
     version: &'static str,
@@ -46,7 +52,7 @@ fn writer(
 ) -> tokio::task::JoinHandle<Vec<String>> {
     tokio::spawn(async move {
         let mut stored = Vec::new();
-        while !stop.load(Ordering::Relaxed) {
+        while !stop.load(Ordering::Relaxed) && stored.len() < 4 * WRITER_BATCHES {
             let batch: Vec<Value> = (0..4)
                 .map(|_| {
                     let mut s = statement();
