@@ -178,9 +178,8 @@ pub async fn learn(
 }
 
 /// Writes the agent names and the Activities that are not stored yet, in one statement;
-/// returns the Activities it created. A write that teaches new ones (most that teach
-/// anything) took three statements: the names, a lookup of the Activities, then their
-/// insert. The names and Activities come sorted by key (see `learn`), and every
+/// returns the Activities it created. A write that teaches new ones took three statements:
+/// the names, a lookup of the Activities, then their insert. The names and Activities come sorted by key (see `learn`), and every
 /// transaction writes the two tables in the same order (one plan), so the order stays one
 /// in which concurrent writes cannot deadlock.
 async fn insert_new(
@@ -221,8 +220,7 @@ async fn insert_new(
 /// Merges the definitions of stored Activities (those `insert_new` found) into the canonical
 /// ones. Rows are only written when the merge changes them, so that batches sharing
 /// activities (every statement of a course names the same ones) do not queue behind each
-/// other's row locks until commit. A row the lookup does not find is inserted as in
-/// `insert_new`.
+/// other's row locks until commit.
 async fn merge_activities(
     tx: &mut Transaction<'_, Postgres>,
     store_id: i64,
@@ -241,7 +239,9 @@ async fn merge_activities(
     .await?;
     let known: std::collections::HashMap<&str, &Value> =
         existing.iter().map(|(i, d)| (i.as_str(), d)).collect();
-    let (mut new_ids, mut new_defs) = (Vec::new(), Vec::new());
+    // Changed definitions (rare once a course's activities are known), and rows the lookup
+    // did not find (none: `insert_new` found them stored, and Activities are never deleted),
+    // are merged under row locks taken in key order; `merge_locked` creates a missing row.
     let mut changed_ids = Vec::new();
     // The canonical definitions once this transaction commits.
     let mut canonical_of: HashMap<String, Map<String, Value>> = HashMap::new();
@@ -250,47 +250,24 @@ async fn merge_activities(
         let mut canonical = old.and_then(Value::as_object).cloned().unwrap_or_default();
         definitions::merge_definition(&mut canonical, newer);
         let merged = Value::Object(canonical);
-        match old {
-            None => {
-                new_ids.push(id.clone());
-                new_defs.push(merged.to_string());
-            }
-            Some(old) if *old != merged => changed_ids.push(id.clone()),
-            Some(_) => {}
+        if old != Some(&merged) {
+            changed_ids.push(id.clone());
         }
         if let Value::Object(m) = merged {
             canonical_of.insert(id.clone(), m);
         }
     }
-    let mut retry: Vec<String> = Vec::new();
-    if !new_ids.is_empty() {
-        let inserted: Vec<String> = sqlx::query_scalar(
-            "INSERT INTO activities (store_id, activity_iri, definition)
-             SELECT $1, u.id, u.def::jsonb FROM UNNEST($2::text[], $3::text[]) AS u(id, def)
-             ON CONFLICT DO NOTHING RETURNING activity_iri",
-        )
-        .bind(store_id)
-        .bind(&new_ids)
-        .bind(&new_defs)
-        .fetch_all(&mut **tx)
-        .await?;
-        retry.extend(new_ids.into_iter().filter(|id| !inserted.contains(id)));
-    }
-    // Changed definitions (rare once a course's activities are known) are merged under row
-    // locks taken in key order.
-    retry.extend(changed_ids);
-    if !retry.is_empty() {
-        retry.sort();
+    if !changed_ids.is_empty() {
         let again: Vec<(String, Map<String, Value>)> = activities
             .into_iter()
-            .filter(|(id, _)| retry.contains(id))
+            .filter(|(id, _)| changed_ids.contains(id))
             .collect();
         canonical_of.extend(merge_locked(tx, store_id, again).await?);
     }
     Ok(canonical_of.into_iter().collect())
 }
 
-/// The merge under row locks, for changed rows and rows another transaction created. Rows are
+/// The merge under row locks, for changed rows (and a missing one, which it creates). Rows are
 /// locked in key order so that concurrent batches cannot deadlock (STYLE habit 6).
 async fn merge_locked(
     tx: &mut Transaction<'_, Postgres>,

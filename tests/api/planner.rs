@@ -183,7 +183,8 @@ async fn table_reads(conn: &mut PgConnection) -> (Vec<(String, i64)>, i64) {
     )
 }
 
-/// One write of every kind the write path has, `round` making its ids and activities new:
+/// One write of every kind the write path has but attachments (whose insert reads no table),
+/// `round` making its ids and activities new:
 /// a batch holding a statement (with a new activity definition and agent name) and a
 /// StatementRef to it; a StatementRef to a statement stored earlier; a voiding statement; a
 /// changed definition; the same statement again (accepted as equivalent); a batch of 150
