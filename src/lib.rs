@@ -49,6 +49,7 @@ impl Application {
                 pool.clone(),
                 Duration::from_secs(settings.auth_cache_seconds),
             ),
+            writes: store::write_pool(&pool),
             pool,
             max_body_bytes: settings.max_body_bytes,
             order: Default::default(),

@@ -31,6 +31,8 @@ pub use error::ApiError;
 /// What every handler can reach.
 pub struct AppState {
     pub pool: PgPool,
+    /// The write path's pool beside `pool` (see `store::write_pool`).
+    pub writes: PgPool,
     pub auth: Authenticator,
     pub max_body_bytes: usize,
     /// Statement writes admitted at once; more wait briefly, then get 503 (see

@@ -261,7 +261,7 @@ async fn store_batch(
         may_define: principal.allows(Access::LearnDefinitions),
     };
     let result = store::insert_batch(
-        &state.pool,
+        &state.writes,
         &author,
         statements.len(),
         &contents,

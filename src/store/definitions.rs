@@ -1,6 +1,6 @@
 //! What statements teach the LRS about Activities and Agents: canonical Activity definitions
 //! (Communication §2.5) and Agent names (Communication §2.4), learned right after the
-//! transaction that stores the statements (see `statements::insert_batch`) and read by the
+//! statements are stored (see `statements::insert_batch`) and read by the
 //! Activities and Agents Resources.
 
 use std::borrow::Cow;
@@ -78,9 +78,10 @@ impl Known {
 /// (re)define Activities and Actors (`define`, or `all` which includes it): without that
 /// scope the LRS "SHOULD NOT update its internal representation of any Actors or Activities"
 /// (1.0.3 Communication §4.2 scope `define`). Runs its own transaction when the batch teaches
-/// something that `known` does not hold yet.
+/// something that `known` does not hold yet, on the write path's pool `writes`
+/// ([`super::write_pool`]).
 pub async fn learn(
-    pool: &PgPool,
+    writes: &PgPool,
     store_id: i64,
     known: &Known,
     new: &[(&Prepared, i64)],
@@ -137,8 +138,7 @@ pub async fn learn(
     if activities.is_empty() && names.is_empty() {
         return Ok(());
     }
-    let mut tx = super::begin_write(pool).await?;
-    let created = insert_new(&mut tx, store_id, &names, &activities).await?;
+    let created = insert_new(writes, store_id, &names, &activities).await?;
     // A new Activity's canonical definition is the one it arrived with; the others are merged
     // into what is stored.
     let (new, stored): (Vec<_>, Vec<_>) = activities
@@ -146,9 +146,8 @@ pub async fn learn(
         .partition(|(id, _)| created.contains(id));
     let mut canonical = new;
     if !stored.is_empty() {
-        canonical.extend(merge_activities(&mut tx, store_id, stored).await?);
+        canonical.extend(merge_activities(writes, store_id, stored).await?);
     }
-    tx.commit().await?;
     let mut sets = known.sets();
     if sets.activities.len() + sets.names.len() > KNOWN_LIMIT {
         *sets = KnownSets::default();
@@ -177,13 +176,12 @@ pub async fn learn(
     Ok(())
 }
 
-/// Writes the agent names and the Activities that are not stored yet, in one statement;
-/// returns the Activities it created. A write that teaches new ones took three statements:
-/// the names, a lookup of the Activities, then their insert. The names and Activities come sorted by key (see `learn`), and every
-/// transaction writes the two tables in the same order (one plan), so the order stays one
-/// in which concurrent writes cannot deadlock.
+/// Writes the agent names and the Activities that are not stored yet, in one statement
+/// outside any transaction (it commits as it ends); returns the Activities it created. Both
+/// come sorted by key (see `learn`), and the statement writes the two tables in one order (one
+/// plan), so concurrent writes lock rows in an order in which they cannot deadlock.
 async fn insert_new(
-    tx: &mut Transaction<'_, Postgres>,
+    writes: &PgPool,
     store_id: i64,
     names: &[(String, String)],
     activities: &[(String, Map<String, Value>)],
@@ -212,17 +210,17 @@ async fn insert_new(
     .bind(&texts)
     .bind(&ids)
     .bind(&definitions)
-    .fetch_all(&mut **tx)
+    .fetch_all(writes)
     .await?;
     Ok(created.into_iter().collect())
 }
 
 /// Merges the definitions of stored Activities (those `insert_new` found) into the canonical
-/// ones. Rows are only written when the merge changes them, so that batches sharing
-/// activities (every statement of a course names the same ones) do not queue behind each
-/// other's row locks until commit.
+/// ones. Rows are only written when the merge changes them, in a transaction of their own
+/// ([`merge_locked`]), so that batches sharing activities (every statement of a course names
+/// the same ones) do not queue behind each other's row locks.
 async fn merge_activities(
-    tx: &mut Transaction<'_, Postgres>,
+    writes: &PgPool,
     store_id: i64,
     activities: Vec<(String, Map<String, Value>)>,
 ) -> Result<Vec<(String, Map<String, Value>)>, sqlx::Error> {
@@ -235,7 +233,7 @@ async fn merge_activities(
     ))
     .bind(store_id)
     .bind(&ids)
-    .fetch_all(&mut **tx)
+    .fetch_all(writes)
     .await?;
     let known: std::collections::HashMap<&str, &Value> =
         existing.iter().map(|(i, d)| (i.as_str(), d)).collect();
@@ -262,7 +260,9 @@ async fn merge_activities(
             .into_iter()
             .filter(|(id, _)| changed_ids.contains(id))
             .collect();
-        canonical_of.extend(merge_locked(tx, store_id, again).await?);
+        let mut tx = writes.begin().await?;
+        canonical_of.extend(merge_locked(&mut tx, store_id, again).await?);
+        tx.commit().await?;
     }
     Ok(canonical_of.into_iter().collect())
 }
@@ -274,7 +274,7 @@ async fn merge_locked(
     store_id: i64,
     mut activities: Vec<(String, Map<String, Value>)>,
 ) -> Result<Vec<(String, Map<String, Value>)>, sqlx::Error> {
-    // The UPDATE joins `activities` to an array: planned with its parameters (`begin_write`).
+    // The UPDATE joins `activities` to an array: planned with its parameters (`write_pool`).
     super::plan_each_execution(tx).await?;
     activities.sort_by(|a, b| a.0.cmp(&b.0));
     let ids: Vec<String> = activities.iter().map(|(i, _)| i.clone()).collect();

@@ -48,7 +48,7 @@ pub async fn connect_keeping(
     // link, voiding and definition tables start empty, and the generic plans chosen then kept
     // scanning whole tables once they had grown (seconds per batch, 500 single-statement
     // writes/s saturating the server at 100,000 statements).
-    // The write path's transactions plan once instead ([`begin_write`]).
+    // The write path plans once instead, on a pool of its own ([`write_pool`]).
     let options: PgConnectOptions = url
         .parse::<PgConnectOptions>()?
         .options([("plan_cache_mode", "force_custom_plan")]);
@@ -72,11 +72,11 @@ pub async fn connect_keeping(
     }
 }
 
-/// Begins a transaction of the write path (statements, their links, learned definitions) in
-/// which prepared statements keep one generic plan instead of being planned at every
-/// execution.
+/// A pool beside `pool`, with as many connections, for the write path (statements, their
+/// links, learned definitions), on which prepared statements keep one generic plan instead of
+/// being planned at every execution.
 ///
-/// The pool plans every execution (`force_custom_plan`, see [`connect_keeping`]) because
+/// `pool` plans every execution (`force_custom_plan`, see [`connect_keeping`]) because
 /// generic plans made while a table was empty kept scanning it whole once it had grown. The
 /// write path's common queries cannot go that way: they insert from `UNNEST`ed arrays and look
 /// rows up one key at a time through [`each_key`], whose index probes do not depend on the
@@ -84,14 +84,25 @@ pub async fn connect_keeping(
 /// of their CPU (README → Ingest → *Planned once*). Queries that join a table to an array
 /// (`UPDATE … FROM UNNEST`), whose generic plans do read whole stores, run only after
 /// [`plan_each_execution`]. `tests/api/planner.rs` checks that writes of every kind, planned
-/// on empty tables, read no table whole once it has grown. `SET LOCAL` rides in the `BEGIN`'s
-/// round trip and ends with the transaction.
-pub async fn begin_write(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-    pool.begin_with("BEGIN; SET LOCAL plan_cache_mode = force_generic_plan")
-        .await
+/// on empty tables, read no table whole once it has grown.
+///
+/// A pool of its own rather than `SET LOCAL` in each transaction: a single statement is
+/// written by one statement outside any transaction (`statements::insert_batch`), which has no
+/// transaction to set it in. The setting is appended to the connection's start-up options, after
+/// `pool`'s own, so it is the one that holds.
+pub fn write_pool(pool: &PgPool) -> PgPool {
+    let options = (*pool.connect_options())
+        .clone()
+        .options([("plan_cache_mode", "force_generic_plan")]);
+    let sizes = pool.options();
+    PgPoolOptions::new()
+        .min_connections(sizes.get_min_connections())
+        .max_connections(sizes.get_max_connections())
+        .acquire_timeout(sizes.get_acquire_timeout())
+        .connect_lazy_with(options)
 }
 
-/// Back to planning every execution for the rest of a [`begin_write`] transaction, before a
+/// Back to planning every execution for the rest of a [`write_pool`] transaction, before a
 /// query whose generic plan could read a whole table (one round trip, on rare paths only).
 pub async fn plan_each_execution(tx: &mut Transaction<'_, Postgres>) -> Result<(), sqlx::Error> {
     sqlx::query("SET LOCAL plan_cache_mode = force_custom_plan")
@@ -112,8 +123,19 @@ pub async fn plan_each_execution(tx: &mut Transaction<'_, Postgres>) -> Result<(
 /// The `OFFSET 0` keeps the planner from flattening the lookup into a join, which it planned
 /// the same way. All arguments are fixed text from this module's callers, never input.
 pub fn each_key(output: &str, table: &str, key_type: &str, condition: &str) -> String {
+    each_key_in("$2", output, table, key_type, condition)
+}
+
+/// [`each_key`] for the keys in the array parameter `keys` (`$3`, say) instead of `$2`.
+pub fn each_key_in(
+    keys: &str,
+    output: &str,
+    table: &str,
+    key_type: &str,
+    condition: &str,
+) -> String {
     format!(
-        "SELECT {output} FROM UNNEST($2::{key_type}[]) AS k(key)
+        "SELECT {output} FROM UNNEST({keys}::{key_type}[]) AS k(key)
          CROSS JOIN LATERAL (SELECT * FROM {table}
                              WHERE store_id = $1 AND {condition} OFFSET 0) r"
     )

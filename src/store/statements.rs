@@ -2,6 +2,7 @@
 //! voiding, link rows), and read single statements.
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -11,7 +12,7 @@ use uuid::Uuid;
 use super::copy_in::CopyRows;
 use super::definitions::Known;
 use super::write_order::WriteOrder;
-use super::{each_key, StoreError};
+use super::{each_key, each_key_in, StoreError};
 use crate::xapi::attachments::Content;
 use crate::xapi::equivalence::equivalent;
 use crate::xapi::prepare::{links, Link, Prepared};
@@ -50,21 +51,21 @@ pub struct Author {
 }
 
 /// Stores a batch and the attachment content it declares atomically; returns the ids in
-/// order. `prepare` turns the validated statements into rows once their `stored` time is
-/// assigned (see [`WriteOrder`]). Statements whose id already exists with equivalent content
-/// are accepted without change; a differing one fails the whole batch with
-/// [`InsertError::Conflict`].
+/// order. `writes` is the write path's pool ([`super::write_pool`]). `prepare` turns the
+/// validated statements into rows once their `stored` time is assigned (see [`WriteOrder`]).
+/// Statements whose id already exists with equivalent content are accepted without change; a
+/// differing one fails the whole batch with [`InsertError::Conflict`].
 ///
 /// Round trips matter more than anything else for small batches (each costs both processes a
-/// wake-up and PostgreSQL a plan): a batch without StatementRefs, voids or attachments takes
-/// four — `BEGIN`, one statement inserting the rows and their link rows (one per
-/// [`ROWS_PER_INSERT`] statements), one probe for earlier statements referring to the new
-/// ones, `COMMIT` — plus the definitions step when it teaches something new, and the `seq`
-/// reservation once per thousand statements (see [`WriteOrder`]). From [`COPY_FROM`]
-/// statements on, the rows are written with three `COPY`s instead (two round trips each).
+/// wake-up and PostgreSQL a plan). A batch that refers to no statement and carries no
+/// attachment, small enough for one `INSERT`, takes one: a single statement outside any
+/// transaction ([`insert_alone`]). Any other batch, or one that [`insert_alone`] turned back,
+/// takes at least four in a transaction ([`insert_in_transaction`]). The definitions step
+/// adds one or more when the batch teaches something new, and the `seq` reservation one per
+/// thousand statements (see [`WriteOrder`]).
 #[tracing::instrument(skip_all, fields(store_id = author.store_id))]
 pub async fn insert_batch(
-    pool: &PgPool,
+    writes: &PgPool,
     author: &Author,
     count: usize,
     contents: &[Content],
@@ -72,8 +73,7 @@ pub async fn insert_batch(
     known: &Known,
     prepare: impl FnOnce(DateTime<Utc>) -> Vec<Prepared> + Send + 'static,
 ) -> Result<Vec<Uuid>, InsertError> {
-    let store_id = author.store_id;
-    let reservation = order.reserve(pool, count).await?;
+    let reservation = order.reserve(writes, count).await?;
     let _in_flight = reservation.in_flight;
     let stored = reservation.stored;
     // Preparing a large batch is milliseconds of CPU: off the async executor, whose other
@@ -93,11 +93,90 @@ pub async fn insert_batch(
         ))
         .into());
     }
-    let mut tx = super::begin_write(pool).await?;
+    let batch = &prepared[..];
     let seqs = &reservation.seqs;
-    let inserted = if prepared.len() >= COPY_FROM {
-        match copy_rows(&mut tx, author, &prepared, seqs).await {
-            Ok(()) => prepared
+    let alone = batch.len() < COPY_FROM
+        && batch.len() <= ROWS_PER_INSERT
+        && contents.is_empty()
+        && batch.iter().all(|p| p.statement_ref.is_none())
+        && insert_alone(writes, author, batch, seqs).await?;
+    let new: Vec<(&Prepared, i64)> = if alone {
+        batch.iter().zip(seqs.iter().copied()).collect()
+    } else {
+        insert_in_transaction(writes, author, batch, seqs, contents).await?
+    };
+    // Activity definitions and agent names are learned once the statements are stored, in
+    // statements of their own. Inside the statements' transaction, concurrent batches that
+    // introduced the same new activity or agent waited on each other's unique-index insert
+    // until the other's whole batch committed, which serialized ingest. If this step fails the
+    // statements stay stored; the next statement naming the activity or agent teaches it again.
+    if author.may_define {
+        if let Err(e) = super::definitions::learn(writes, author.store_id, known, &new).await {
+            tracing::warn!(error = %e, "statements stored; learning their definitions failed");
+        }
+    }
+    let ids = batch.iter().map(|p| p.id).collect();
+    if count > PREPARE_INLINE {
+        // Freeing a large batch's parsed statements is milliseconds of CPU as well.
+        tokio::task::spawn_blocking(move || drop(prepared));
+    }
+    Ok(ids)
+}
+
+/// Writes a batch that refers to no statement and carries no attachment (no StatementRef
+/// object, so no voiding either) with its link rows, in one statement outside any
+/// transaction, which PostgreSQL commits as it ends: one round trip where a transaction takes
+/// four (`BEGIN`, the insert, the probe for statements referring to the new ones, `COMMIT`).
+///
+/// Returns false, having written nothing, when a stored statement refers to one of the batch's
+/// (a StatementRef that arrived before its target): its target fields and voiding are written
+/// by [`insert_in_transaction`]. The probe reads the snapshot of the statement, taken just
+/// before its insert, where the transaction's probe ran just after it; either way a referring
+/// statement committed meanwhile finds its target when it looks it up. An id stored already
+/// makes the statement fail with a unique violation, having written nothing: the batch then
+/// goes to [`insert_in_transaction`] as well, which compares it with what is stored (there is
+/// no `ON CONFLICT` here, so that a batch is written whole or not at all).
+async fn insert_alone(
+    writes: &PgPool,
+    author: &Author,
+    batch: &[Prepared],
+    seqs: &[i64],
+) -> Result<bool, InsertError> {
+    let written = insert_rows(writes, author, batch, seqs, Insert::Alone).await;
+    match written {
+        Ok(rows) if rows.len() == batch.len() => Ok(true),
+        Ok(rows) if rows.is_empty() => Ok(false),
+        Ok(rows) => Err(StoreError::Corrupt(format!(
+            "{} of a batch of {} statements written",
+            rows.len(),
+            batch.len()
+        ))
+        .into()),
+        Err(e)
+            if e.as_database_error()
+                .is_some_and(|d| d.is_unique_violation()) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Stores a batch in one transaction: its rows (binary `COPY` from [`COPY_FROM`] statements
+/// on, else `INSERT`), the equivalence check of ids stored already, StatementRef targets,
+/// voiding and attachment content. Returns the statements that were new, with their `seq`.
+async fn insert_in_transaction<'b>(
+    writes: &PgPool,
+    author: &Author,
+    batch: &'b [Prepared],
+    seqs: &[i64],
+    contents: &[Content],
+) -> Result<Vec<(&'b Prepared, i64)>, InsertError> {
+    let store_id = author.store_id;
+    let mut tx = writes.begin().await?;
+    let inserted = if batch.len() >= COPY_FROM {
+        match copy_rows(&mut tx, author, batch, seqs).await {
+            Ok(()) => batch
                 .iter()
                 .map(|p| p.id)
                 .zip(seqs.iter().copied())
@@ -110,15 +189,14 @@ pub async fn insert_batch(
                     .is_some_and(|d| d.is_unique_violation()) =>
             {
                 tx.rollback().await?;
-                tx = super::begin_write(pool).await?;
-                insert_all_rows(&mut tx, author, &prepared, seqs).await?
+                tx = writes.begin().await?;
+                insert_all_rows(&mut tx, author, batch, seqs).await?
             }
             Err(e) => return Err(e.into()),
         }
     } else {
-        insert_all_rows(&mut tx, author, &prepared, seqs).await?
+        insert_all_rows(&mut tx, author, batch, seqs).await?
     };
-    let batch = &prepared[..];
     if inserted.len() < batch.len() {
         check_existing(&mut tx, store_id, batch, &inserted).await?;
     }
@@ -132,22 +210,7 @@ pub async fn insert_batch(
     apply_voiding(&mut tx, store_id, &new, &referrers).await?;
     super::attachments::insert(&mut tx, store_id, contents).await?;
     tx.commit().await?;
-    // Activity definitions and agent names are learned in a transaction of their own once the
-    // statements are stored. Inside the statements' transaction, concurrent batches that
-    // introduced the same new activity or agent waited on each other's unique-index insert
-    // until the other's whole batch committed, which serialized ingest. If this step fails the
-    // statements stay stored; the next statement naming the activity or agent teaches it again.
-    if author.may_define {
-        if let Err(e) = super::definitions::learn(pool, store_id, known, &new).await {
-            tracing::warn!(error = %e, "statements stored; learning their definitions failed");
-        }
-    }
-    let ids = batch.iter().map(|p| p.id).collect();
-    if count > PREPARE_INLINE {
-        // Freeing a large batch's parsed statements is milliseconds of CPU as well.
-        tokio::task::spawn_blocking(move || drop(prepared));
-    }
-    Ok(ids)
+    Ok(new)
 }
 
 /// Batches of at least this many statements are written with binary `COPY`.
@@ -258,18 +321,81 @@ async fn insert_all_rows(
         .chunks(ROWS_PER_INSERT)
         .zip(seqs.chunks(ROWS_PER_INSERT))
     {
-        inserted.extend(insert_rows(tx, author, rows, seqs).await?);
+        inserted.extend(insert_rows(&mut **tx, author, rows, seqs, Insert::Skipping).await?);
     }
     Ok(inserted)
 }
 
-/// Inserts the rows and, for those that did not exist yet, their link rows, in one statement;
-/// returns (id, seq) of the new ones.
-async fn insert_rows(
-    tx: &mut Transaction<'_, Postgres>,
+/// What [`insert_rows`] does with a row whose id is stored already.
+#[derive(Clone, Copy)]
+enum Insert {
+    /// Skips it (`ON CONFLICT DO NOTHING`), in a transaction that then compares it with what
+    /// is stored.
+    Skipping,
+    /// Fails with a unique violation, and writes nothing at all when a stored statement refers
+    /// to one of the batch's ([`insert_alone`]).
+    Alone,
+}
+
+impl Insert {
+    /// The statement writing a batch's rows and, for those that did not exist yet, their link
+    /// rows. Link rows are joined to the rows actually inserted, so an id that existed
+    /// already gets none (its own were stored with it).
+    fn sql(self) -> &'static str {
+        fn sql(guard: &str, on_conflict: &str) -> String {
+            format!(
+                r#"WITH new AS (
+                       INSERT INTO statements
+                           (store_id, credential_id, seq, statement_id, stored, "timestamp",
+                            verb_iri, registration, statement_ref, voiding_target, statement)
+                       OVERRIDING SYSTEM VALUE
+                       SELECT $1, $2, u.seq, u.id, u.stored, u.ts, u.verb, u.registration,
+                              u.ref, u.target, u.body
+                       FROM UNNEST($11::bigint[], $3::uuid[], $4::timestamptz[],
+                                   $5::timestamptz[], $6::text[], $7::uuid[], $8::uuid[],
+                                   $9::uuid[], $10::text[])
+                            AS u(seq, id, stored, ts, verb, registration, ref, target, body)
+                       {guard}
+                       {on_conflict}
+                       RETURNING statement_id, seq
+                   ),
+                   agents AS (
+                       INSERT INTO statement_agents (store_id, seq, usage, ifi)
+                       SELECT $1, new.seq, l.usage, l.key
+                       FROM UNNEST($12::int[], $13::text[], $14::text[]) AS l(i, usage, key)
+                       JOIN new ON new.statement_id = ($3::uuid[])[l.i]
+                   ),
+                   activities AS (
+                       INSERT INTO statement_activities (store_id, seq, usage, activity_iri)
+                       SELECT $1, new.seq, l.usage, l.key
+                       FROM UNNEST($15::int[], $16::text[], $17::text[]) AS l(i, usage, key)
+                       JOIN new ON new.statement_id = ($3::uuid[])[l.i]
+                   )
+                   SELECT statement_id, seq FROM new"#
+            )
+        }
+        static SKIPPING: LazyLock<String> =
+            LazyLock::new(|| sql("", "ON CONFLICT (store_id, statement_id) DO NOTHING"));
+        // The probe of `referrers_of`, one index probe per id.
+        static ALONE: LazyLock<String> = LazyLock::new(|| {
+            let referred = each_key_in("$3", "1", "statements", "uuid", "statement_ref = k.key");
+            sql(&format!("WHERE NOT EXISTS ({referred})"), "")
+        });
+        match self {
+            Insert::Skipping => &SKIPPING,
+            Insert::Alone => &ALONE,
+        }
+    }
+}
+
+/// Inserts the rows and their link rows in one statement (see [`Insert`]); returns (id, seq)
+/// of the new ones.
+async fn insert_rows<'c>(
+    db: impl sqlx::Executor<'c, Database = Postgres>,
     author: &Author,
     batch: &[Prepared],
     seqs: &[i64],
+    insert: Insert,
 ) -> Result<Vec<(Uuid, i64)>, sqlx::Error> {
     let ids: Vec<Uuid> = batch.iter().map(|p| p.id).collect();
     let stored: Vec<DateTime<Utc>> = batch.iter().map(|p| p.stored).collect();
@@ -281,55 +407,26 @@ async fn insert_rows(
     let bodies: Vec<&str> = batch.iter().map(|p| p.text.as_str()).collect();
     let agents = LinkColumns::of(batch, |p| &p.agents);
     let activities = LinkColumns::of(batch, |p| &p.activities);
-    // Link rows are joined to the rows actually inserted, so an id that existed already gets
-    // none (its own were stored with it).
-    sqlx::query_as(
-        r#"WITH new AS (
-               INSERT INTO statements
-                   (store_id, credential_id, seq, statement_id, stored, "timestamp", verb_iri,
-                    registration, statement_ref, voiding_target, statement)
-               OVERRIDING SYSTEM VALUE
-               SELECT $1, $2, u.seq, u.id, u.stored, u.ts, u.verb, u.registration, u.ref,
-                      u.target, u.body
-               FROM UNNEST($11::bigint[], $3::uuid[], $4::timestamptz[], $5::timestamptz[],
-                           $6::text[], $7::uuid[], $8::uuid[], $9::uuid[], $10::text[])
-                    AS u(seq, id, stored, ts, verb, registration, ref, target, body)
-               ON CONFLICT (store_id, statement_id) DO NOTHING
-               RETURNING statement_id, seq
-           ),
-           agents AS (
-               INSERT INTO statement_agents (store_id, seq, usage, ifi)
-               SELECT $1, new.seq, l.usage, l.key
-               FROM UNNEST($12::int[], $13::text[], $14::text[]) AS l(i, usage, key)
-               JOIN new ON new.statement_id = ($3::uuid[])[l.i]
-           ),
-           activities AS (
-               INSERT INTO statement_activities (store_id, seq, usage, activity_iri)
-               SELECT $1, new.seq, l.usage, l.key
-               FROM UNNEST($15::int[], $16::text[], $17::text[]) AS l(i, usage, key)
-               JOIN new ON new.statement_id = ($3::uuid[])[l.i]
-           )
-           SELECT statement_id, seq FROM new"#,
-    )
-    .bind(author.store_id)
-    .bind(author.credential_id)
-    .bind(&ids)
-    .bind(&stored)
-    .bind(&timestamps)
-    .bind(&verbs)
-    .bind(&registrations)
-    .bind(&refs)
-    .bind(&targets)
-    .bind(&bodies)
-    .bind(seqs)
-    .bind(&agents.statement)
-    .bind(&agents.usage)
-    .bind(&agents.key)
-    .bind(&activities.statement)
-    .bind(&activities.usage)
-    .bind(&activities.key)
-    .fetch_all(&mut **tx)
-    .await
+    sqlx::query_as(insert.sql())
+        .bind(author.store_id)
+        .bind(author.credential_id)
+        .bind(&ids)
+        .bind(&stored)
+        .bind(&timestamps)
+        .bind(&verbs)
+        .bind(&registrations)
+        .bind(&refs)
+        .bind(&targets)
+        .bind(&bodies)
+        .bind(seqs)
+        .bind(&agents.statement)
+        .bind(&agents.usage)
+        .bind(&agents.key)
+        .bind(&activities.statement)
+        .bind(&activities.usage)
+        .bind(&activities.key)
+        .fetch_all(db)
+        .await
 }
 
 /// A batch's link rows as parallel arrays; `statement` is the 1-based position of the
@@ -495,7 +592,7 @@ async fn link_targets(
     if pairs.is_empty() {
         return Ok(());
     }
-    // The UPDATE joins `statements` to an array: planned with its parameters (`begin_write`).
+    // The UPDATE joins `statements` to an array: planned with its parameters (`write_pool`).
     super::plan_each_execution(tx).await?;
     let r_seqs: Vec<i64> = pairs.keys().map(|k| k.0).collect();
     let verbs: Vec<&str> = pairs.values().map(|t| t.verb.as_str()).collect();
@@ -587,7 +684,7 @@ async fn apply_voiding(
     }
     targets.sort_unstable();
     targets.dedup();
-    // `seq = ANY(…)`'s generic plan reads the whole store (`begin_write`).
+    // `seq = ANY(…)`'s generic plan reads the whole store (`write_pool`).
     super::plan_each_execution(tx).await?;
     sqlx::query(&format!(
         "UPDATE statements SET voided = true WHERE store_id = $1 AND seq = ANY(ARRAY({}))",

@@ -1,6 +1,6 @@
 //! Plans on tables PostgreSQL has no statistics for: a batch's lookups by key
 //! (`store::each_key`) read only the rows they find, the write path's generic plans
-//! (`store::begin_write`) made on empty tables read no table whole once it has grown, and
+//! (`store::write_pool`) made on empty tables read no table whole once it has grown, and
 //! `store::statistics` analyses tables whose statistics are missing or stale.
 
 use std::time::Duration;
@@ -187,11 +187,13 @@ async fn table_reads(conn: &mut PgConnection) -> (Vec<(String, i64)>, i64) {
 /// `round` making its ids and activities new:
 /// a batch holding a statement (with a new activity definition and agent name) and a
 /// StatementRef to it; a StatementRef to a statement stored earlier; a voiding statement; a
-/// changed definition; the same statement again (accepted as equivalent); a batch of 150
-/// (written with `COPY`). Returns how many statements were stored.
+/// changed definition; a StatementRef to a statement not stored yet, then that statement; a
+/// batch of three plain statements; a batch of 150 (written with `COPY`); the same statement
+/// again (accepted as equivalent). Returns how many statements were stored.
 async fn write_every_kind(app: &TestApp, round: usize) -> i64 {
     let activity = format!("http://example.com/activities/round-{round}");
     let first = Uuid::new_v4().to_string();
+    let later = Uuid::new_v4().to_string();
     let mut s = statement();
     s["id"] = json!(first);
     s["actor"]["mbox"] = json!(format!("mailto:round-{round}@example.com"));
@@ -215,6 +217,13 @@ async fn write_every_kind(app: &TestApp, round: usize) -> i64 {
                 "name": {"en": "Round"}, "description": {"en": "changed"}}});
             changed
         },
+        reference(&later),
+        {
+            let mut target = statement();
+            target["id"] = json!(later);
+            target
+        },
+        json!([statement(), statement(), statement()]),
         Value::Array(
             (0..150)
                 .map(|i| {
@@ -236,7 +245,7 @@ async fn write_every_kind(app: &TestApp, round: usize) -> i64 {
     stored
 }
 
-/// The write path keeps one generic plan per query (`store::begin_write`). Plans a backend
+/// The write path keeps one generic plan per query (`store::write_pool`). Plans a backend
 /// made while the tables were empty must still read only the rows they touch once the
 /// tables hold 50,000 rows that PostgreSQL has no statistics for: an `UPDATE … FROM UNNEST`
 /// planned generically on an empty table reads the whole store at every later execution.
@@ -321,4 +330,20 @@ async fn counted_reads(conn: &mut PgConnection, inserted: i64) -> Vec<(String, i
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("the app's backend did not report its {inserted} inserted statements");
+}
+
+/// The write path's pool keeps generic plans while the pool beside it plans every execution
+/// (`store::write_pool` appends its setting to the pool's own start-up options).
+#[tokio::test]
+async fn the_write_pool_keeps_generic_plans_beside_a_pool_that_plans_each_execution() {
+    let app = spawn_app().await;
+    let writes = cairn::store::write_pool(&app.pool);
+    let mode = |pool| async move {
+        sqlx::query_scalar::<_, String>("SHOW plan_cache_mode")
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    };
+    assert_eq!(mode(&app.pool).await, "force_custom_plan");
+    assert_eq!(mode(&writes).await, "force_generic_plan");
 }
