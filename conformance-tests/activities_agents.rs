@@ -206,6 +206,44 @@ async fn communication_2_4_s2_person_combines_names_from_statements() {
     }
 }
 
+/// What a statement teaches is a side effect of storing it: a name PostgreSQL cannot index
+/// (beyond its index row size) is not learned, and the statement is stored all the same, by
+/// PUT and by POST, alone and in a batch.
+#[tokio::test]
+async fn a_name_too_long_to_learn_does_not_cost_the_statement() {
+    let app = spawn_app().await;
+    // 12,000 letters that compression cannot shrink below the index's 2,704 bytes.
+    let mut x: u64 = 88_172_645_463_325_252;
+    let name: String = (0..12_000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            char::from(b'a' + (x % 26) as u8)
+        })
+        .collect();
+    for version in VERSIONS {
+        let mut s = statement();
+        s["actor"] = json!({"name": name, "mbox": format!("mailto:{}@example.com", new_id())});
+        let id = new_id();
+        assert_eq!(app.put_statement(version, &id, &s).await.status(), 204);
+        let posted = app.post_statements(version, &json!([s, statement()])).await;
+        assert_eq!(posted.status(), 200);
+        let ids: Vec<String> = posted.json().await.unwrap();
+        for id in [&id, &ids[0]] {
+            let got = app
+                .request(Method::GET, "/xapi/statements", version)
+                .query(&[("statementId", id)])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(got.status(), 200);
+            let got: Value = got.json().await.unwrap();
+            assert_eq!(got["actor"]["name"], json!(name));
+        }
+    }
+}
+
 /// §2.4.s3.b3: an Agent the LRS knows nothing about still gets a Person with what the request
 /// gave, for each kind of identifier.
 #[tokio::test]

@@ -11,10 +11,15 @@ pub fn admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
-/// The URL of the database `name` on `admin_url`'s server.
+/// The URL of the database `name` on `admin_url`'s server, keeping its parameters
+/// (`?host=/var/run/postgresql` for the unix socket, say).
 pub fn database_url(admin_url: &str, name: &str) -> anyhow::Result<String> {
-    match admin_url.rsplit_once('/') {
-        Some((base, _)) => Ok(format!("{base}/{name}")),
+    let (path, query) = match admin_url.split_once('?') {
+        Some((path, query)) => (path, format!("?{query}")),
+        None => (admin_url, String::new()),
+    };
+    match path.rsplit_once('/') {
+        Some((base, _)) => Ok(format!("{base}/{name}{query}")),
         None => anyhow::bail!("DATABASE_URL has no database name"),
     }
 }

@@ -18,10 +18,9 @@ use crate::xapi::prepare::Prepared;
 /// digest of its canonical definition and the digests of the definitions known to change
 /// nothing in it, and the (IFI, name) pairs of Agents. Statements mostly
 /// repeat what is known (every statement of a course names the same activities and learners),
-/// so [`learn`] skips PostgreSQL entirely for a batch that teaches nothing new — about a third
-/// of the round trips of a single-statement write.
+/// so a batch that teaches nothing new has an empty [`Lesson`] and writes nothing to them.
 ///
-/// Only statements change these tables, and only through [`learn`]; like the write order,
+/// Only statements change these tables, and only through [`Lesson`]s; like the write order,
 /// this holds for one Cairn process per database. Two batches of this process that change
 /// the same definition at the same moment can leave the older of the two merges here; a later
 /// statement that repeats what it holds is then not merged again (the stored definition keeps
@@ -77,124 +76,19 @@ impl Known {
 /// Called once per stored batch with the statements that were new, for credentials that may
 /// (re)define Activities and Actors (`define`, or `all` which includes it): without that
 /// scope the LRS "SHOULD NOT update its internal representation of any Actors or Activities"
-/// (1.0.3 Communication §4.2 scope `define`). Runs its own transaction when the batch teaches
-/// something that `known` does not hold yet, on the write path's pool `writes`
-/// ([`super::write_pool`]).
+/// (1.0.3 Communication §4.2 scope `define`). Writes what the batch teaches that `known` does
+/// not hold yet, on the write path's pool `writes` ([`super::write_pool`]).
 pub async fn learn(
     writes: &PgPool,
     store_id: i64,
     known: &Known,
     new: &[(&Prepared, i64)],
 ) -> Result<(), sqlx::Error> {
-    // Keyed (and so sorted) by activity id. The definitions stay borrowed from the statements
-    // unless two differ (cloning each one cost more than the rest of this step; callgrind).
-    let mut by_id: BTreeMap<&str, Cow<'_, Map<String, Value>>> = BTreeMap::new();
-    // Deduplicated: a batch names the same learners over and over.
-    let mut names: BTreeSet<(String, &str)> = BTreeSet::new();
-    for (p, _) in new {
-        for (id, def) in definitions::activities(&p.statement) {
-            match by_id.entry(id) {
-                Entry::Vacant(e) => {
-                    e.insert(Cow::Borrowed(def));
-                }
-                Entry::Occupied(mut e) if **e.get() != *def => {
-                    definitions::merge_definition(e.get_mut().to_mut(), def)
-                }
-                Entry::Occupied(_) => {}
-            }
-        }
-        names.extend(definitions::agent_names(&p.statement));
-    }
-    let mut digests: HashMap<&str, Digest> = HashMap::new();
-    let names: Vec<(String, String)> = {
-        let sets = known.sets();
-        by_id.retain(|id, def| {
-            let d = digest(def);
-            let no_op = sets
-                .activities
-                .get(&(store_id, id.to_string()))
-                .is_some_and(|k| k.no_ops.contains(&d));
-            if !no_op {
-                digests.insert(id, d);
-            }
-            !no_op
-        });
-        names
-            .into_iter()
-            .filter(|(ifi, name)| {
-                !sets
-                    .names
-                    .contains(&(store_id, ifi.clone(), name.to_string()))
-            })
-            .map(|(ifi, name)| (ifi, name.to_string()))
-            .collect()
-    };
-    // Both come out of ordered collections, sorted by key: rows are written in key order so
-    // that concurrent batches lock them in the same order and cannot deadlock (STYLE habit 6).
-    let activities: Vec<(String, Map<String, Value>)> = by_id
-        .into_iter()
-        .map(|(id, def)| (id.to_string(), def.into_owned()))
-        .collect();
-    if activities.is_empty() && names.is_empty() {
+    let lesson = Lesson::of(store_id, known, new.iter().map(|(p, _)| *p));
+    if lesson.is_empty() {
         return Ok(());
     }
-    let created = insert_new(writes, store_id, &names, &activities).await?;
-    // A new Activity's canonical definition is the one it arrived with; the others are merged
-    // into what is stored.
-    let (new, stored): (Vec<_>, Vec<_>) = activities
-        .into_iter()
-        .partition(|(id, _)| created.contains(id));
-    let mut canonical = new;
-    if !stored.is_empty() {
-        canonical.extend(merge_activities(writes, store_id, stored).await?);
-    }
-    let mut sets = known.sets();
-    if sets.activities.len() + sets.names.len() > KNOWN_LIMIT {
-        *sets = KnownSets::default();
-    }
-    sets.names
-        .extend(names.into_iter().map(|(i, n)| (store_id, i, n)));
-    for (id, definition) in canonical {
-        let (canonical, Some(merged)) = (digest(&definition), digests.remove(id.as_str())) else {
-            continue;
-        };
-        let known = sets
-            .activities
-            .entry((store_id, id))
-            .or_insert_with(|| KnownActivity {
-                canonical,
-                no_ops: Vec::new(),
-            });
-        if known.canonical != canonical {
-            known.canonical = canonical;
-            known.no_ops.clear();
-        }
-        if !known.no_ops.contains(&merged) && known.no_ops.len() < NO_OPS_PER_ACTIVITY {
-            known.no_ops.push(merged);
-        }
-    }
-    Ok(())
-}
-
-/// Writes the agent names and the Activities that are not stored yet, in one statement
-/// outside any transaction (it commits as it ends); returns the Activities it created. Both
-/// come sorted by key (see `learn`), and the statement writes the two tables in one order (one
-/// plan), so concurrent writes lock rows in an order in which they cannot deadlock.
-async fn insert_new(
-    writes: &PgPool,
-    store_id: i64,
-    names: &[(String, String)],
-    activities: &[(String, Map<String, Value>)],
-) -> Result<HashSet<String>, sqlx::Error> {
-    let (ifis, texts): (Vec<&str>, Vec<&str>) =
-        names.iter().map(|(i, n)| (i.as_str(), n.as_str())).unzip();
-    let (ids, definitions): (Vec<&str>, Vec<String>) = activities
-        .iter()
-        .map(|(id, d)| {
-            let text = serde_json::to_string(d).expect("a JSON map serializes");
-            (id.as_str(), text)
-        })
-        .unzip();
+    let columns = lesson.columns();
     let created: Vec<String> = sqlx::query_scalar(
         "WITH names AS (
              INSERT INTO agent_names (store_id, ifi, name)
@@ -206,16 +100,192 @@ async fn insert_new(
          ON CONFLICT DO NOTHING RETURNING activity_iri",
     )
     .bind(store_id)
-    .bind(&ifis)
-    .bind(&texts)
-    .bind(&ids)
-    .bind(&definitions)
+    .bind(&columns.ifis)
+    .bind(&columns.names)
+    .bind(&columns.activity_iris)
+    .bind(&columns.definitions)
     .fetch_all(writes)
     .await?;
-    Ok(created.into_iter().collect())
+    lesson.learned(writes, known, created).await
 }
 
-/// Merges the definitions of stored Activities (those `insert_new` found) into the canonical
+/// What statements teach that [`Known`] does not hold yet: Agent names, and Activity
+/// definitions (each the merge of the batch's definitions of it), both sorted by key.
+///
+/// They are written by one statement outside any transaction (it commits as it ends): the
+/// names, and the Activities not stored yet, whose canonical definition is the one they
+/// arrived with. That statement is either [`learn`]'s or the one that writes the statements
+/// themselves (`statements::insert_batch`). Rows are written in key order, and every such
+/// statement writes `activities` before `agent_names` (one plan each, with `activities` the
+/// main query's or one it reads, and `agent_names` a sub-statement no one reads, run after
+/// it), so concurrent writes lock rows in one order and cannot deadlock (STYLE habit 6).
+/// [`Lesson::learned`] then merges the definitions of stored Activities.
+pub struct Lesson<'a> {
+    store_id: i64,
+    names: Vec<(String, String)>,
+    activities: Vec<(String, Map<String, Value>)>,
+    /// Digest of each Activity's definition in the lesson.
+    digests: HashMap<&'a str, Digest>,
+}
+
+/// A [`Lesson`] as the parallel arrays its statement binds.
+#[derive(Default)]
+pub struct LessonColumns<'l> {
+    pub ifis: Vec<&'l str>,
+    pub names: Vec<&'l str>,
+    pub activity_iris: Vec<&'l str>,
+    /// The definitions as JSON text.
+    pub definitions: Vec<String>,
+}
+
+impl<'a> Lesson<'a> {
+    /// What `statements` (about to be stored, or just stored) teach that `known` does not
+    /// hold yet.
+    pub fn of(
+        store_id: i64,
+        known: &Known,
+        statements: impl Iterator<Item = &'a Prepared>,
+    ) -> Self {
+        // Keyed (and so sorted) by activity id. The definitions stay borrowed from the
+        // statements unless two differ (cloning each one cost more than the rest of this
+        // step; callgrind).
+        let mut by_id: BTreeMap<&str, Cow<'_, Map<String, Value>>> = BTreeMap::new();
+        // Deduplicated: a batch names the same learners over and over.
+        let mut names: BTreeSet<(String, &str)> = BTreeSet::new();
+        for p in statements {
+            for (id, def) in definitions::activities(&p.statement) {
+                match by_id.entry(id) {
+                    Entry::Vacant(e) => {
+                        e.insert(Cow::Borrowed(def));
+                    }
+                    Entry::Occupied(mut e) if **e.get() != *def => {
+                        definitions::merge_definition(e.get_mut().to_mut(), def)
+                    }
+                    Entry::Occupied(_) => {}
+                }
+            }
+            names.extend(definitions::agent_names(&p.statement));
+        }
+        let mut digests: HashMap<&str, Digest> = HashMap::new();
+        let names: Vec<(String, String)> = {
+            let sets = known.sets();
+            by_id.retain(|id, def| {
+                let d = digest(def);
+                let no_op = sets
+                    .activities
+                    .get(&(store_id, id.to_string()))
+                    .is_some_and(|k| k.no_ops.contains(&d));
+                if !no_op {
+                    digests.insert(id, d);
+                }
+                !no_op
+            });
+            names
+                .into_iter()
+                .filter(|(ifi, name)| {
+                    !sets
+                        .names
+                        .contains(&(store_id, ifi.clone(), name.to_string()))
+                })
+                .map(|(ifi, name)| (ifi, name.to_string()))
+                .collect()
+        };
+        // Both come out of ordered collections, sorted by key.
+        let activities: Vec<(String, Map<String, Value>)> = by_id
+            .into_iter()
+            .map(|(id, def)| (id.to_string(), def.into_owned()))
+            .collect();
+        Lesson {
+            store_id,
+            names,
+            activities,
+            digests,
+        }
+    }
+
+    /// Whether there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty() && self.activities.is_empty()
+    }
+
+    pub fn columns(&self) -> LessonColumns<'_> {
+        let (ifis, names) = self
+            .names
+            .iter()
+            .map(|(i, n)| (i.as_str(), n.as_str()))
+            .unzip();
+        let (activity_iris, definitions) = self
+            .activities
+            .iter()
+            .map(|(id, d)| {
+                let text = serde_json::to_string(d).expect("a JSON map serializes");
+                (id.as_str(), text)
+            })
+            .unzip();
+        LessonColumns {
+            ifis,
+            names,
+            activity_iris,
+            definitions,
+        }
+    }
+
+    /// Once the lesson's statement has written the names and `created` (the Activities it
+    /// created): merges the definitions of the other Activities, which were stored already,
+    /// and remembers what the store now holds.
+    pub async fn learned(
+        self,
+        writes: &PgPool,
+        known: &Known,
+        created: Vec<String>,
+    ) -> Result<(), sqlx::Error> {
+        let Lesson {
+            store_id,
+            names,
+            activities,
+            mut digests,
+        } = self;
+        let created: HashSet<String> = created.into_iter().collect();
+        // A new Activity's canonical definition is the one it arrived with; the others are
+        // merged into what is stored.
+        let (new, stored): (Vec<_>, Vec<_>) = activities
+            .into_iter()
+            .partition(|(id, _)| created.contains(id));
+        let mut canonical = new;
+        if !stored.is_empty() {
+            canonical.extend(merge_activities(writes, store_id, stored).await?);
+        }
+        let mut sets = known.sets();
+        if sets.activities.len() + sets.names.len() > KNOWN_LIMIT {
+            *sets = KnownSets::default();
+        }
+        sets.names
+            .extend(names.into_iter().map(|(i, n)| (store_id, i, n)));
+        for (id, definition) in canonical {
+            let (canonical, Some(merged)) = (digest(&definition), digests.remove(id.as_str()))
+            else {
+                continue;
+            };
+            let known = sets
+                .activities
+                .entry((store_id, id))
+                .or_insert_with(|| KnownActivity {
+                    canonical,
+                    no_ops: Vec::new(),
+                });
+            if known.canonical != canonical {
+                known.canonical = canonical;
+                known.no_ops.clear();
+            }
+            if !known.no_ops.contains(&merged) && known.no_ops.len() < NO_OPS_PER_ACTIVITY {
+                known.no_ops.push(merged);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Merges the definitions of stored Activities (those a lesson's statement found) into the canonical
 /// ones. Rows are only written when the merge changes them, in a transaction of their own
 /// ([`merge_locked`]), so that batches sharing activities (every statement of a course names
 /// the same ones) do not queue behind each other's row locks.
@@ -238,7 +308,7 @@ async fn merge_activities(
     let known: std::collections::HashMap<&str, &Value> =
         existing.iter().map(|(i, d)| (i.as_str(), d)).collect();
     // Changed definitions (rare once a course's activities are known), and rows the lookup
-    // did not find (none: `insert_new` found them stored, and Activities are never deleted),
+    // did not find (none: the lesson's statement found them stored, and Activities are never deleted),
     // are merged under row locks taken in key order; `merge_locked` creates a missing row.
     let mut changed_ids = Vec::new();
     // The canonical definitions once this transaction commits.

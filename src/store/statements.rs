@@ -10,7 +10,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 use super::copy_in::CopyRows;
-use super::definitions::Known;
+use super::definitions::{Known, Lesson, LessonColumns};
 use super::write_order::WriteOrder;
 use super::{each_key, each_key_in, StoreError};
 use crate::xapi::attachments::Content;
@@ -60,9 +60,10 @@ pub struct Author {
 /// wake-up and PostgreSQL a plan). A batch that refers to no statement and carries no
 /// attachment, small enough for one `INSERT`, takes one: a single statement outside any
 /// transaction ([`insert_alone`]). Any other batch, or one that [`insert_alone`] turned back,
-/// takes at least four in a transaction ([`insert_in_transaction`]). The definitions step
-/// adds one or more when the batch teaches something new, and the `seq` reservation one per
-/// thousand statements (see [`WriteOrder`]).
+/// takes at least four in a transaction ([`insert_in_transaction`]). What a batch teaches
+/// (see [`Lesson`]) is written by the one statement, or by one more after the transaction;
+/// merging changed definitions takes more. The `seq` reservation takes one per thousand
+/// statements (see [`WriteOrder`]).
 #[tracing::instrument(skip_all, fields(store_id = author.store_id))]
 pub async fn insert_batch(
     writes: &PgPool,
@@ -95,16 +96,24 @@ pub async fn insert_batch(
     }
     let batch = &prepared[..];
     let seqs = &reservation.seqs;
-    let alone = batch.len() < COPY_FROM
+    let fits_one_statement = batch.len() < COPY_FROM
         && batch.len() <= ROWS_PER_INSERT
         && contents.is_empty()
-        && batch.iter().all(|p| p.statement_ref.is_none())
-        && insert_alone(writes, author, batch, seqs).await?;
-    let new: Vec<(&Prepared, i64)> = if alone {
-        batch.iter().zip(seqs.iter().copied()).collect()
-    } else {
-        insert_in_transaction(writes, author, batch, seqs, contents).await?
-    };
+        && batch.iter().all(|p| p.statement_ref.is_none());
+    if fits_one_statement {
+        let lesson = author
+            .may_define
+            .then(|| Lesson::of(author.store_id, known, batch.iter()));
+        if let Some(created) = insert_alone(writes, author, batch, seqs, lesson.as_ref()).await? {
+            if let Some(lesson) = lesson {
+                if let Err(e) = lesson.learned(writes, known, created).await {
+                    tracing::warn!(error = %e, "statements stored; merging their definitions failed");
+                }
+            }
+            return Ok(done(count, prepared));
+        }
+    }
+    let new = insert_in_transaction(writes, author, batch, seqs, contents).await?;
     // Activity definitions and agent names are learned once the statements are stored, in
     // statements of their own. Inside the statements' transaction, concurrent batches that
     // introduced the same new activity or agent waited on each other's unique-index insert
@@ -115,48 +124,60 @@ pub async fn insert_batch(
             tracing::warn!(error = %e, "statements stored; learning their definitions failed");
         }
     }
-    let ids = batch.iter().map(|p| p.id).collect();
+    Ok(done(count, prepared))
+}
+
+/// The ids of a stored batch, in order.
+fn done(count: usize, prepared: Vec<Prepared>) -> Vec<Uuid> {
+    let ids = prepared.iter().map(|p| p.id).collect();
     if count > PREPARE_INLINE {
         // Freeing a large batch's parsed statements is milliseconds of CPU as well.
         tokio::task::spawn_blocking(move || drop(prepared));
     }
-    Ok(ids)
+    ids
 }
 
 /// Writes a batch that refers to no statement and carries no attachment (no StatementRef
-/// object, so no voiding either) with its link rows, in one statement outside any
-/// transaction, which PostgreSQL commits as it ends: one round trip where a transaction takes
-/// four (`BEGIN`, the insert, the probe for statements referring to the new ones, `COMMIT`).
+/// object, so no voiding either) with its link rows, and what it teaches (`lesson`), in one
+/// statement outside any transaction, which PostgreSQL commits as it ends: one round trip
+/// where a transaction takes four (`BEGIN`, the insert, the probe for statements referring
+/// to the new ones, `COMMIT`), and one commit where learning took another. Returns the
+/// Activities the lesson created (see [`Lesson`]).
 ///
-/// Returns false, having written nothing, when a stored statement refers to one of the batch's
-/// (a StatementRef that arrived before its target): its target fields and voiding are written
-/// by [`insert_in_transaction`]. The probe reads the snapshot of the statement, taken just
-/// before its insert, where the transaction's probe ran just after it; either way a referring
-/// statement committed meanwhile finds its target when it looks it up. An id stored already
-/// makes the statement fail with a unique violation, having written nothing: the batch then
-/// goes to [`insert_in_transaction`] as well, which compares it with what is stored (there is
-/// no `ON CONFLICT` here, so that a batch is written whole or not at all).
+/// Returns `None`, having written nothing, when a stored statement refers to one of the
+/// batch's (a StatementRef that arrived before its target): its target fields and voiding are
+/// written by [`insert_in_transaction`]. The probe reads the statement's snapshot, taken just
+/// before its insert, where the transaction's probe ran just after its own; as before, a
+/// StatementRef and its target written at the same moment, each committed after the other
+/// looked, miss each other. An id stored already makes the statement fail with a unique
+/// violation, having written nothing: the batch then goes to [`insert_in_transaction`] as
+/// well, which compares it with what is stored (there is no `ON CONFLICT` on `statements`
+/// here, so that a batch is written whole or not at all). So does a batch with anything else
+/// PostgreSQL refuses: a lesson it cannot write (a name too long for its index, say) must not
+/// cost the statements, and [`insert_in_transaction`] learns apart from storing them.
 async fn insert_alone(
     writes: &PgPool,
     author: &Author,
     batch: &[Prepared],
     seqs: &[i64],
-) -> Result<bool, InsertError> {
-    let written = insert_rows(writes, author, batch, seqs, Insert::Alone).await;
+    lesson: Option<&Lesson<'_>>,
+) -> Result<Option<Vec<String>>, InsertError> {
+    let columns = lesson.map(Lesson::columns).unwrap_or_default();
+    let written = insert_rows(writes, author, batch, seqs, Insert::Alone(&columns)).await;
     match written {
-        Ok(rows) if rows.len() == batch.len() => Ok(true),
-        Ok(rows) if rows.is_empty() => Ok(false),
+        Ok(rows) if rows.len() == batch.len() => Ok(Some(
+            rows.into_iter().next().map(|r| r.2).unwrap_or_default(),
+        )),
+        Ok(rows) if rows.is_empty() => Ok(None),
         Ok(rows) => Err(StoreError::Corrupt(format!(
             "{} of a batch of {} statements written",
             rows.len(),
             batch.len()
         ))
         .into()),
-        Err(e)
-            if e.as_database_error()
-                .is_some_and(|d| d.is_unique_violation()) =>
-        {
-            Ok(false)
+        Err(e) if e.as_database_error().is_some() => {
+            tracing::debug!(error = %e, "written in a transaction instead");
+            Ok(None)
         }
         Err(e) => Err(e.into()),
     }
@@ -321,28 +342,30 @@ async fn insert_all_rows(
         .chunks(ROWS_PER_INSERT)
         .zip(seqs.chunks(ROWS_PER_INSERT))
     {
-        inserted.extend(insert_rows(&mut **tx, author, rows, seqs, Insert::Skipping).await?);
+        let rows = insert_rows(&mut **tx, author, rows, seqs, Insert::Skipping).await?;
+        inserted.extend(rows.into_iter().map(|(id, seq, _)| (id, seq)));
     }
     Ok(inserted)
 }
 
 /// What [`insert_rows`] does with a row whose id is stored already.
 #[derive(Clone, Copy)]
-enum Insert {
+enum Insert<'l> {
     /// Skips it (`ON CONFLICT DO NOTHING`), in a transaction that then compares it with what
     /// is stored.
     Skipping,
-    /// Fails with a unique violation, and writes nothing at all when a stored statement refers
-    /// to one of the batch's ([`insert_alone`]).
-    Alone,
+    /// Fails with a unique violation, writes nothing at all when a stored statement refers to
+    /// one of the batch's, and writes the lesson with the rows ([`insert_alone`]).
+    Alone(&'l LessonColumns<'l>),
 }
 
-impl Insert {
+impl Insert<'_> {
     /// The statement writing a batch's rows and, for those that did not exist yet, their link
-    /// rows. Link rows are joined to the rows actually inserted, so an id that existed
-    /// already gets none (its own were stored with it).
+    /// rows; it returns the new rows' (id, seq) and, for [`Insert::Alone`], the Activities its
+    /// lesson created. Link rows are joined to the rows actually inserted, so an id that
+    /// existed already gets none (its own were stored with it).
     fn sql(self) -> &'static str {
-        fn sql(guard: &str, on_conflict: &str) -> String {
+        fn sql(guard: &str, on_conflict: &str, lesson: &str, created: &str) -> String {
             format!(
                 r#"WITH new AS (
                        INSERT INTO statements
@@ -370,33 +393,58 @@ impl Insert {
                        SELECT $1, new.seq, l.usage, l.key
                        FROM UNNEST($15::int[], $16::text[], $17::text[]) AS l(i, usage, key)
                        JOIN new ON new.statement_id = ($3::uuid[])[l.i]
-                   )
-                   SELECT statement_id, seq FROM new"#
+                   ){lesson}
+                   SELECT statement_id, seq, {created} FROM new"#
             )
         }
-        static SKIPPING: LazyLock<String> =
-            LazyLock::new(|| sql("", "ON CONFLICT (store_id, statement_id) DO NOTHING"));
-        // The probe of `referrers_of`, one index probe per id.
+        static SKIPPING: LazyLock<String> = LazyLock::new(|| {
+            sql(
+                "",
+                "ON CONFLICT (store_id, statement_id) DO NOTHING",
+                "",
+                "ARRAY[]::text[]",
+            )
+        });
+        // The probe of `referrers_of`, one index probe per id; the lesson's statement of
+        // `definitions::learn`, for rows that were written.
         static ALONE: LazyLock<String> = LazyLock::new(|| {
             let referred = each_key_in("$3", "1", "statements", "uuid", "statement_ref = k.key");
-            sql(&format!("WHERE NOT EXISTS ({referred})"), "")
+            sql(
+                &format!("WHERE NOT EXISTS ({referred})"),
+                "",
+                ",
+                   names AS (
+                       INSERT INTO agent_names (store_id, ifi, name)
+                       SELECT $1, * FROM UNNEST($18::text[], $19::text[])
+                       WHERE EXISTS (SELECT FROM new)
+                       ON CONFLICT DO NOTHING
+                   ),
+                   learned AS (
+                       INSERT INTO activities (store_id, activity_iri, definition)
+                       SELECT $1, u.id, u.def::jsonb
+                       FROM UNNEST($20::text[], $21::text[]) AS u(id, def)
+                       WHERE EXISTS (SELECT FROM new)
+                       ON CONFLICT DO NOTHING RETURNING activity_iri
+                   )",
+                "ARRAY(SELECT activity_iri FROM learned)",
+            )
         });
         match self {
             Insert::Skipping => &SKIPPING,
-            Insert::Alone => &ALONE,
+            Insert::Alone(_) => &ALONE,
         }
     }
 }
 
 /// Inserts the rows and their link rows in one statement (see [`Insert`]); returns (id, seq)
-/// of the new ones.
+/// of the new ones and the Activities created with them.
 async fn insert_rows<'c>(
     db: impl sqlx::Executor<'c, Database = Postgres>,
     author: &Author,
     batch: &[Prepared],
     seqs: &[i64],
-    insert: Insert,
-) -> Result<Vec<(Uuid, i64)>, sqlx::Error> {
+    insert: Insert<'_>,
+) -> Result<Vec<(Uuid, i64, Vec<String>)>, sqlx::Error> {
     let ids: Vec<Uuid> = batch.iter().map(|p| p.id).collect();
     let stored: Vec<DateTime<Utc>> = batch.iter().map(|p| p.stored).collect();
     let timestamps: Vec<DateTime<Utc>> = batch.iter().map(|p| p.timestamp).collect();
@@ -407,7 +455,7 @@ async fn insert_rows<'c>(
     let bodies: Vec<&str> = batch.iter().map(|p| p.text.as_str()).collect();
     let agents = LinkColumns::of(batch, |p| &p.agents);
     let activities = LinkColumns::of(batch, |p| &p.activities);
-    sqlx::query_as(insert.sql())
+    let query = sqlx::query_as(insert.sql())
         .bind(author.store_id)
         .bind(author.credential_id)
         .bind(&ids)
@@ -424,9 +472,16 @@ async fn insert_rows<'c>(
         .bind(&agents.key)
         .bind(&activities.statement)
         .bind(&activities.usage)
-        .bind(&activities.key)
-        .fetch_all(db)
-        .await
+        .bind(&activities.key);
+    let query = match insert {
+        Insert::Skipping => query,
+        Insert::Alone(lesson) => query
+            .bind(&lesson.ifis)
+            .bind(&lesson.names)
+            .bind(&lesson.activity_iris)
+            .bind(&lesson.definitions),
+    };
+    query.fetch_all(db).await
 }
 
 /// A batch's link rows as parallel arrays; `statement` is the 1-based position of the
