@@ -6,6 +6,7 @@
 use std::borrow::Cow;
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::LazyLock;
 
 use serde_json::{Map, Value};
 use sqlx::{PgPool, Postgres, Transaction};
@@ -88,25 +89,42 @@ pub async fn learn(
     if lesson.is_empty() {
         return Ok(());
     }
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        let (names, activities) = lesson_inserts(2, "");
+        format!("WITH {names} {activities}")
+    });
     let columns = lesson.columns();
-    let created: Vec<String> = sqlx::query_scalar(
-        "WITH names AS (
-             INSERT INTO agent_names (store_id, ifi, name)
-             SELECT $1, * FROM UNNEST($2::text[], $3::text[])
-             ON CONFLICT DO NOTHING
-         )
-         INSERT INTO activities (store_id, activity_iri, definition)
-         SELECT $1, u.id, u.def::jsonb FROM UNNEST($4::text[], $5::text[]) AS u(id, def)
-         ON CONFLICT DO NOTHING RETURNING activity_iri",
-    )
-    .bind(store_id)
-    .bind(&columns.ifis)
-    .bind(&columns.names)
-    .bind(&columns.activity_iris)
-    .bind(&columns.definitions)
-    .fetch_all(writes)
-    .await?;
+    let created: Vec<String> = sqlx::query_scalar(&SQL)
+        .bind(store_id)
+        .bind(&columns.ifis)
+        .bind(&columns.names)
+        .bind(&columns.activity_iris)
+        .bind(&columns.definitions)
+        .fetch_all(writes)
+        .await?;
     lesson.learned(writes, known, created).await
+}
+
+/// A lesson's two inserts, binding its [`LessonColumns`] from parameter `$first` on (the store
+/// is `$1`), each writing only where `condition` holds: the CTE `names`, and the insert into
+/// `activities` that returns the Activities it created.
+pub(super) fn lesson_inserts(first: usize, condition: &str) -> (String, String) {
+    let (ifis, names, iris, definitions) = (first, first + 1, first + 2, first + 3);
+    (
+        format!(
+            "names AS (
+                 INSERT INTO agent_names (store_id, ifi, name)
+                 SELECT $1, * FROM UNNEST(${ifis}::text[], ${names}::text[]) {condition}
+                 ON CONFLICT DO NOTHING
+             )"
+        ),
+        format!(
+            "INSERT INTO activities (store_id, activity_iri, definition)
+             SELECT $1, u.id, u.def::jsonb
+             FROM UNNEST(${iris}::text[], ${definitions}::text[]) AS u(id, def) {condition}
+             ON CONFLICT DO NOTHING RETURNING activity_iri"
+        ),
+    )
 }
 
 /// What statements teach that [`Known`] does not hold yet: Agent names, and Activity

@@ -10,7 +10,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 use super::copy_in::CopyRows;
-use super::definitions::{Known, Lesson, LessonColumns};
+use super::definitions::{lesson_inserts, Known, Lesson, LessonColumns};
 use super::write_order::WriteOrder;
 use super::{each_key, each_key_in, StoreError};
 use crate::xapi::attachments::Content;
@@ -405,27 +405,15 @@ impl Insert<'_> {
                 "ARRAY[]::text[]",
             )
         });
-        // The probe of `referrers_of`, one index probe per id; the lesson's statement of
-        // `definitions::learn`, for rows that were written.
+        // The probe of `referrers_of`, one index probe per id; the lesson's inserts, for rows
+        // that were written.
         static ALONE: LazyLock<String> = LazyLock::new(|| {
             let referred = each_key_in("$3", "1", "statements", "uuid", "statement_ref = k.key");
+            let (names, activities) = lesson_inserts(18, "WHERE EXISTS (SELECT FROM new)");
             sql(
                 &format!("WHERE NOT EXISTS ({referred})"),
                 "",
-                ",
-                   names AS (
-                       INSERT INTO agent_names (store_id, ifi, name)
-                       SELECT $1, * FROM UNNEST($18::text[], $19::text[])
-                       WHERE EXISTS (SELECT FROM new)
-                       ON CONFLICT DO NOTHING
-                   ),
-                   learned AS (
-                       INSERT INTO activities (store_id, activity_iri, definition)
-                       SELECT $1, u.id, u.def::jsonb
-                       FROM UNNEST($20::text[], $21::text[]) AS u(id, def)
-                       WHERE EXISTS (SELECT FROM new)
-                       ON CONFLICT DO NOTHING RETURNING activity_iri
-                   )",
+                &format!(", {names}, learned AS ({activities})"),
                 "ARRAY(SELECT activity_iri FROM learned)",
             )
         });
