@@ -231,12 +231,7 @@ async fn a_name_too_long_to_learn_does_not_cost_the_statement() {
         assert_eq!(posted.status(), 200);
         let ids: Vec<String> = posted.json().await.unwrap();
         for id in [&id, &ids[0]] {
-            let got = app
-                .request(Method::GET, "/xapi/statements", version)
-                .query(&[("statementId", id)])
-                .send()
-                .await
-                .unwrap();
+            let got = app.get_statement(version, id).await;
             assert_eq!(got.status(), 200);
             let got: Value = got.json().await.unwrap();
             assert_eq!(got["actor"]["name"], json!(name));
