@@ -42,7 +42,8 @@ pub struct Settings {
     pub pg_bin_dir: Option<PathBuf>,
     /// Largest request body accepted, in bytes; larger requests get 413.
     pub max_body_bytes: usize,
-    /// Size of the PostgreSQL connection pool.
+    /// Connections of each PostgreSQL pool: reads and documents, and statement writes
+    /// (`store::write_pool`), so up to twice this many.
     pub db_max_connections: u32,
     /// How long a verified credential is trusted without checking PostgreSQL again.
     pub auth_cache_seconds: u64,

@@ -139,7 +139,8 @@ struct ServeArgs {
     /// (also CAIRN_MAX_BODY_BYTES).
     #[arg(long, value_name = "BYTES")]
     max_body_bytes: Option<String>,
-    /// PostgreSQL connection pool size [default: 16] (also CAIRN_DB_MAX_CONNECTIONS).
+    /// Connections of each PostgreSQL pool, reads and statement writes [default: 16] (also
+    /// CAIRN_DB_MAX_CONNECTIONS).
     #[arg(long, value_name = "N")]
     db_max_connections: Option<String>,
     /// Seconds a verified credential is trusted before PostgreSQL is asked again; a revoked
