@@ -15,7 +15,7 @@
 //! Measured (ingest benchmark `--put-only --put-seconds 20`, warehouse on): nice 10 alone gave
 //! a PUT p99 median of 10.7 ms over 7 runs against 13.5 ms over 3 runs at the server's
 //! priority, within the noise of a 2-core machine. Right after the batch scenarios of the full
-//! ingest benchmark, while the warehouse loads the last run's 56,000 or so statements, nice 10
+//! ingest benchmark, while the warehouse loads the last run's 56,000–70,000 statements, nice 10
 //! left PUTs waiting: p95 39, 52 and 32 ms, p99 69, 136 and 77 ms in three runs; with
 //! `SCHED_IDLE` p95 8 and 27 ms, p99 39 and 52 ms in two (README, *Ingest* → *One
 //! statement*). The cost: under load that fills both cores the warehouse, and a report's
