@@ -5,6 +5,10 @@
 //! `cargo bench --bench ingest -- --put-only [--put-rate 500] [--put-seconds 10]` (PUT latency
 //! on the warm server only, with its CPU cost per statement)
 //! `cargo bench --bench ingest -- --only 1000x4` (one scenario, no PUT runs: for profiling)
+//! `cargo bench --bench ingest -- --only 1000x8 --with-put [--put-trace] [--server-log F]` (one
+//! scenario with the PUT runs before and right after it; `--put-trace` prints each PUT slower
+//! than 10 ms with the time it ended, `--server-log` sets the server's log filter, e.g.
+//! `warn,cairn::warehouse=debug`, to line them up with what the server did)
 //!
 //! Without `--endpoint` it starts the release `cairn serve` as a child process on a fresh
 //! database (`cairn_bench_ingest` on `DATABASE_URL`'s server) and also measures:
@@ -47,6 +51,12 @@ pub struct Args {
     put_only: bool,
     /// Only this `(batch, clients)` scenario, without the PUT latency runs (`--only 1000x4`).
     only: Option<(usize, usize)>,
+    /// The PUT latency runs with `--only` too (warm, and right after the scenario).
+    with_put: bool,
+    /// Prints each PUT slower than 10 ms with the time it ended, to line up with the log.
+    put_trace: bool,
+    /// The server's log filter (`--log` of `cairn serve`; default `warn`).
+    server_log: String,
     endpoint: Option<String>,
     key: String,
     secret: String,
@@ -63,6 +73,9 @@ impl Args {
             put_seconds: 10.0,
             put_only: false,
             only: None,
+            with_put: false,
+            put_trace: false,
+            server_log: "warn".into(),
             endpoint: None,
             key: String::new(),
             secret: String::new(),
@@ -77,6 +90,9 @@ impl Args {
                 "--put-rate" => a.put_rate = value().parse().expect("--put-rate"),
                 "--put-seconds" => a.put_seconds = value().parse().expect("--put-seconds"),
                 "--put-only" => a.put_only = true,
+                "--with-put" => a.with_put = true,
+                "--put-trace" => a.put_trace = true,
+                "--server-log" => a.server_log = value(),
                 "--only" => {
                     let v = value();
                     let (batch, clients) = v.split_once('x').expect("--only BATCHxCLIENTS");
@@ -124,7 +140,8 @@ pub async fn run(args: Args) -> anyhow::Result<crate::summary::Summary> {
     let (endpoint, key, secret) = match &args.endpoint {
         Some(e) => (e.clone(), args.key.clone(), args.secret.clone()),
         None => {
-            let (child, endpoint, key, secret) = start_cairn(&args.admin_url).await?;
+            let (child, endpoint, key, secret) =
+                start_cairn(&args.admin_url, &args.server_log).await?;
             server = Some(child);
             (endpoint, key, secret)
         }
@@ -172,12 +189,19 @@ pub async fn run(args: Args) -> anyhow::Result<crate::summary::Summary> {
     // the server at its maximum, and the same measurement right after them shows what the
     // backlog they leave (the warehouse catching up, PostgreSQL's autovacuum) does to it.
     // `--only` skips the PUT runs (no latency figures then).
-    let steady = match args.only {
-        Some(_) => None,
-        None => {
-            put_latency(&lrs, &mut generator, args.put_rate, 3.0).await?;
+    let steady = match (args.only, args.with_put) {
+        (Some(_), false) => None,
+        _ => {
+            put_latency(&lrs, &mut generator, args.put_rate, 3.0, false).await?;
             let before = server_pid.map(cpu_seconds);
-            let steady = put_latency(&lrs, &mut generator, args.put_rate, args.put_seconds).await?;
+            let steady = put_latency(
+                &lrs,
+                &mut generator,
+                args.put_rate,
+                args.put_seconds,
+                args.put_trace,
+            )
+            .await?;
             if let (Some(pid), Some(before)) = (server_pid, before) {
                 let puts = args.put_rate * args.put_seconds;
                 println!(
@@ -239,8 +263,16 @@ pub async fn run(args: Args) -> anyhow::Result<crate::summary::Summary> {
             rates.push(rate);
             let last_run = scenario + 1 == scenarios.len() && repeat + 1 == args.repeats;
             if last_run && steady.is_some() {
-                after_batches =
-                    Some(put_latency(&lrs, &mut generator, args.put_rate, args.put_seconds).await?);
+                after_batches = Some(
+                    put_latency(
+                        &lrs,
+                        &mut generator,
+                        args.put_rate,
+                        args.put_seconds,
+                        args.put_trace,
+                    )
+                    .await?,
+                );
             }
             if let (1000, Some(copy)) = (batch, &mut copy) {
                 // On a quiet machine: after the server's warehouse has loaded the run's
@@ -462,6 +494,7 @@ async fn put_latency(
     generator: &mut impl Iterator<Item = Value>,
     rate: f64,
     seconds: f64,
+    trace: bool,
 ) -> anyhow::Result<(f64, f64, f64, usize)> {
     let count = (rate * seconds) as usize;
     let statements: Vec<(String, String)> = generator
@@ -474,6 +507,12 @@ async fn put_latency(
         })
         .collect();
     let started = Instant::now();
+    if trace {
+        eprintln!(
+            "PUT run starts at {}",
+            chrono::Utc::now().format("%H:%M:%S%.3f")
+        );
+    }
     let mut tasks = Vec::with_capacity(count);
     for (i, (id, body)) in statements.into_iter().enumerate() {
         let at = started + Duration::from_secs_f64(i as f64 / rate);
@@ -488,7 +527,14 @@ async fn put_latency(
         tasks.push(tokio::spawn(async move {
             let t = Instant::now();
             let ok = matches!(request.send().await, Ok(r) if r.status() == 204);
-            (t.elapsed().as_secs_f64() * 1000.0, ok)
+            let ms = t.elapsed().as_secs_f64() * 1000.0;
+            if trace && ms > 10.0 {
+                eprintln!(
+                    "slow PUT at {}: {ms:.1} ms",
+                    chrono::Utc::now().format("%H:%M:%S%.3f")
+                );
+            }
+            (ms, ok)
         }));
     }
     let mut times = Vec::new();
@@ -665,7 +711,10 @@ fn copy_text(s: &str) -> String {
 /// Starts the release `cairn serve` on a fresh database and a fresh data directory (its
 /// warehouse starts empty, like the database); returns it, its endpoint and an `all`
 /// credential.
-async fn start_cairn(admin_url: &str) -> anyhow::Result<(Child, String, String, String)> {
+async fn start_cairn(
+    admin_url: &str,
+    server_log: &str,
+) -> anyhow::Result<(Child, String, String, String)> {
     let url = crate::db::fresh_database(admin_url, INGEST_DATABASE).await?;
     let data_dir = std::env::temp_dir().join("cairn-bench-ingest-data");
     if data_dir.exists() {
@@ -706,7 +755,7 @@ async fn start_cairn(admin_url: &str) -> anyhow::Result<(Child, String, String, 
             "--listen",
             &format!("127.0.0.1:{port}"),
             "--log",
-            "warn",
+            server_log,
             "--data-dir",
             data_dir.to_str().expect("a UTF-8 temporary directory"),
         ])

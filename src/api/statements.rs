@@ -1,6 +1,8 @@
 //! The Statement Resource (Communication §2.1): PUT, POST, GET and HEAD on
 //! `/xapi/statements`.
 
+use std::sync::Arc;
+
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse, Resource};
 use serde_json::Value;
@@ -16,6 +18,7 @@ use crate::auth::{scopes::read_reach, Access, Principal, ReadReach};
 use crate::store::attachments as store_attachments;
 use crate::store::statement_queries::{self, StatementQuery};
 use crate::store::statements::{self as store, InsertError};
+use crate::warehouse::Warehouse;
 use crate::xapi::attachments::{self, Content, ReceivedPart};
 use crate::xapi::format::{accept_language, Format};
 use crate::xapi::prepare::{prepare, Assigned};
@@ -281,7 +284,13 @@ async fn store_batch(
     )
     .await;
     match result {
-        Ok(ids) => Ok(ids),
+        Ok(ids) => {
+            // The server's warehouse loop gives way to clients' writes (`runner::catch_up`).
+            if let Some(w) = req.app_data::<web::Data<Arc<Warehouse>>>() {
+                w.clients_wrote(ids.len());
+            }
+            Ok(ids)
+        }
         Err(InsertError::Conflict(id)) => Err(ApiError::Conflict(format!(
             "statement {id} already exists with different content; statements are immutable"
         ))),

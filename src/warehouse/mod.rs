@@ -32,7 +32,7 @@ pub mod sandbox;
 pub mod schema;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
@@ -78,6 +78,9 @@ pub struct Warehouse {
     reading: Arc<RwLock<()>>,
     /// DuckDB's memory budget: lowered for the ETL's work, normal while a reader runs.
     budget: Arc<budget::Budget>,
+    /// Statements this process's clients have written so far: the server's ETL loop gives
+    /// way to them while it catches up (`runner::catch_up`).
+    client_writes: AtomicU64,
     /// Set when DuckDB invalidated the database (a fatal error) and it is not reopened yet
     /// (see [`reopen_if_invalidated`]).
     invalidated: Arc<AtomicBool>,
@@ -452,6 +455,7 @@ impl Warehouse {
             budget: Arc::new(budget::Budget::default()),
             invalidated: Arc::new(AtomicBool::new(false)),
             running: tokio::sync::Mutex::new(()),
+            client_writes: AtomicU64::new(0),
         })
     }
 
@@ -473,6 +477,17 @@ impl Warehouse {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Counts statements a client has just written (the write path calls it).
+    pub fn clients_wrote(&self, statements: usize) {
+        self.client_writes
+            .fetch_add(statements as u64, Ordering::Relaxed);
+    }
+
+    /// Statements clients have written so far in this process.
+    pub fn client_writes(&self) -> u64 {
+        self.client_writes.load(Ordering::Relaxed)
     }
 
     /// Runs `f` on the DuckDB connection on a blocking thread (STYLE.md habit 8) at warehouse

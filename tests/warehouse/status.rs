@@ -104,3 +104,28 @@ async fn the_committed_data_dictionary_is_current() {
          (or this test with CAIRN_UPDATE_DICTIONARY=1)"
     );
 }
+
+/// The write path counts the statements clients store, which the server's ETL loop reads to
+/// give way to them while it catches up (`warehouse::runner::catch_up`); a rejected batch
+/// stores nothing and counts nothing.
+#[tokio::test]
+async fn the_warehouse_counts_the_statements_clients_store() {
+    let w = open_warehouse();
+    let app = spawn_app_with_warehouse(w.clone()).await;
+    assert_eq!(w.client_writes(), 0);
+    post_ok(
+        &app,
+        &serde_json::json!([statement(), statement(), statement()]),
+    )
+    .await;
+    assert_eq!(w.client_writes(), 3);
+    let mut invalid = statement();
+    invalid["verb"] = serde_json::json!({ "id": "not an IRI" });
+    let r = app
+        .post_statements(helpers::V2, &serde_json::json!([statement(), invalid]))
+        .await;
+    assert_eq!(r.status(), 400);
+    assert_eq!(w.client_writes(), 3);
+    post_ok(&app, &statement()).await;
+    assert_eq!(w.client_writes(), 4);
+}
