@@ -31,7 +31,7 @@ pub const CATCH_UP_FLOOR: f64 = 1_000.0;
 /// statements per run, back to back, while the server was serving writes again; that doubled
 /// the CPU load of the machine for seconds (the warehouse at 100–130 % of a core, its
 /// PostgreSQL backend beside it) and single writes waited: in the ingest benchmark, PUTs at
-/// 500/s right after the batch scenarios had a p99 of 22–136 ms, and of 6.6 ms with the
+/// 500/s right after the batch scenarios had a p99 of 17–136 ms, and of 6.6 ms with the
 /// warehouse off. So while clients write, a catch-up loads at most twice their rate plus
 /// [`CATCH_UP_FLOOR`], in runs of a quarter of a second's worth followed by a pause: it still
 /// outpaces them (the backlog shrinks by at least their rate plus the floor each second), and
