@@ -79,8 +79,9 @@ pub struct Publish {
 }
 
 /// Runs the ETL every `interval` (again after a run that stopped at its cap: at once, or
-/// after the pause of [`catch_up`] while clients write) until the returned handle is aborted, publishing the BI copy after a
-/// run that loaded something once `publish.every` has passed. Errors are logged and recorded
+/// after the pause of [`catch_up`] while clients write) until the returned handle is
+/// aborted, publishing the BI copy after a run that loaded something once `publish.every`
+/// has passed. Errors are logged and recorded
 /// in the warehouse status; the next tick retries.
 pub fn spawn(
     warehouse: Arc<Warehouse>,
