@@ -20,7 +20,9 @@
 //! `SCHED_IDLE` p95 8 and 27 ms, p99 39 and 52 ms in two (README, *Ingest* → *One
 //! statement*). The cost: under load that fills both cores the warehouse, and a report's
 //! parallel work on DuckDB's threads, wait until the load ends (the scheduler still gives
-//! `SCHED_IDLE` threads a small share).
+//! `SCHED_IDLE` threads a small share). What still made PUTs wait after the batches was how
+//! much the catch-up loaded at once, not its priority: it now gives way to client writes
+//! (`runner::catch_up`).
 
 use super::WarehouseError;
 

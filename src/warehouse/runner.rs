@@ -103,9 +103,10 @@ pub fn spawn(
             let started = Instant::now();
             // A run that follows a tick loads up to the cap at once; a catch-up gives way.
             let clients = rate.since_last(started, warehouse.client_writes());
-            let (max_statements, per_second) = match more_waiting {
-                true => catch_up(clients),
-                false => (STATEMENTS_PER_RUN, None),
+            let (max_statements, per_second) = if more_waiting {
+                catch_up(clients)
+            } else {
+                (STATEMENTS_PER_RUN, None)
             };
             let mut least = Duration::ZERO;
             let options = RunOptions {
