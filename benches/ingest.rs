@@ -160,7 +160,7 @@ pub async fn run(args: Args) -> anyhow::Result<crate::summary::Summary> {
         lrs.endpoint, args.seconds, args.repeats
     );
     println!();
-    let server_pid = server.as_ref().map(Child::id);
+    let server_pid = server.as_ref().map(Server::id);
     // Peak memory so far, after each phase, when the server is a local child process.
     let peak = || {
         server_pid
@@ -219,7 +219,7 @@ pub async fn run(args: Args) -> anyhow::Result<crate::summary::Summary> {
                 "server peak resident memory (VmHWM): {:.0} MB",
                 peak_rss_mb(child.id())?
             );
-            stop(child);
+            drop(child); // stops the server
         }
         return Ok(figures);
     }
@@ -391,16 +391,27 @@ pub async fn run(args: Args) -> anyhow::Result<crate::summary::Summary> {
                 peak < 300.0,
             ),
         }
-        stop(child);
+        drop(child); // stops the server
         crate::db::drop_database(&args.admin_url, COPY_DATABASE).await?;
     }
     Ok(figures)
 }
 
-/// Stops the server started by [`start_cairn`] (SIGTERM: it shuts down as in production).
-fn stop(mut child: Child) {
-    let _ = Command::new("kill").arg(child.id().to_string()).status();
-    let _ = child.wait();
+/// The server started by [`start_cairn`]. Dropping it stops the server (SIGTERM: it shuts
+/// down as in production), also when a scenario fails with an error and the run ends early.
+struct Server(Child);
+
+impl Server {
+    fn id(&self) -> u32 {
+        self.0.id()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg(self.0.id().to_string()).status();
+        let _ = self.0.wait();
+    }
 }
 
 fn print_put(args: &Args, when: &str, (p50, p95, p99, errors): (f64, f64, f64, usize)) {
@@ -526,7 +537,15 @@ async fn put_latency(
             .body(body);
         tasks.push(tokio::spawn(async move {
             let t = Instant::now();
-            let ok = matches!(request.send().await, Ok(r) if r.status() == 204);
+            let outcome = match request.send().await {
+                Ok(r) if r.status() == 204 => Ok(()),
+                Ok(r) => Err(format!(
+                    "{}: {}",
+                    r.status(),
+                    r.text().await.unwrap_or_default()
+                )),
+                Err(e) => Err(e.to_string()),
+            };
             let ms = t.elapsed().as_secs_f64() * 1000.0;
             if trace && ms > 10.0 {
                 eprintln!(
@@ -534,17 +553,21 @@ async fn put_latency(
                     chrono::Utc::now().format("%H:%M:%S%.3f")
                 );
             }
-            (ms, ok)
+            (ms, outcome)
         }));
     }
     let mut times = Vec::new();
     let mut errors = 0;
     for t in tasks {
-        let (ms, ok) = t.await?;
-        if ok {
-            times.push(ms);
-        } else {
-            errors += 1;
+        match t.await? {
+            (ms, Ok(())) => times.push(ms),
+            (_, Err(why)) => {
+                // The first failure's cause is printed; the rest are counted.
+                if errors == 0 {
+                    eprintln!("PUT failed: {why}");
+                }
+                errors += 1;
+            }
         }
     }
     Ok((
@@ -714,7 +737,7 @@ fn copy_text(s: &str) -> String {
 async fn start_cairn(
     admin_url: &str,
     server_log: &str,
-) -> anyhow::Result<(Child, String, String, String)> {
+) -> anyhow::Result<(Server, String, String, String)> {
     let url = crate::db::fresh_database(admin_url, INGEST_DATABASE).await?;
     let data_dir = std::env::temp_dir().join("cairn-bench-ingest-data");
     if data_dir.exists() {
@@ -749,19 +772,21 @@ async fn start_cairn(
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
-    let child = Command::new(bin)
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--log",
-            server_log,
-            "--data-dir",
-            data_dir.to_str().expect("a UTF-8 temporary directory"),
-        ])
-        .env("CAIRN_DATABASE_URL", &url)
-        .stdout(Stdio::null())
-        .spawn()?;
+    let child = Server(
+        Command::new(bin)
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--log",
+                server_log,
+                "--data-dir",
+                data_dir.to_str().expect("a UTF-8 temporary directory"),
+            ])
+            .env("CAIRN_DATABASE_URL", &url)
+            .stdout(Stdio::null())
+            .spawn()?,
+    );
     let endpoint = format!("http://127.0.0.1:{port}/xapi");
     for _ in 0..100 {
         if reqwest::get(format!("{endpoint}/about")).await.is_ok() {
