@@ -153,12 +153,8 @@ fn push_filters(
 ) {
     sql.push("s.store_id = ").push_bind(store_id);
     if let Some(verb) = &q.verb {
-        sql.push(" AND ");
-        push_key_equals(
-            sql,
-            &format!("s.{}", m.column("verb_iri", "target_verb")),
-            verb,
-        );
+        sql.push(format!(" AND s.{} = ", m.column("verb_iri", "target_verb")))
+            .push_bind(verb.clone());
     }
     if let Some(r) = q.registration {
         sql.push(format!(
@@ -197,27 +193,17 @@ fn push_link_filter(
 ) {
     sql.push(format!(
         " AND EXISTS (SELECT 1 FROM {table} l
-                      WHERE l.store_id = s.store_id AND l.seq = s.seq AND "
-    ));
-    push_key_equals(sql, &format!("l.{column}"), value);
-    sql.push(" AND l.usage = ANY(")
-        .push_bind(m.usages(usages))
-        .push(")");
+                      WHERE l.store_id = s.store_id AND l.seq = s.seq AND l.{column} = "
+    ))
+    .push_bind(value.to_string())
+    .push(" AND l.usage = ANY(")
+    .push_bind(m.usages(usages))
+    .push(")");
     if let Matching::Target = m {
         // Lets the planner use the partial `*_target` indexes.
         sql.push(" AND l.usage LIKE 'target\\_%'");
     }
     sql.push(")");
-}
-
-/// `column` (a fixed identifier from this module) equals `value`: its hash through the key's
-/// index (migration 20261129160000 indexes verbs, IFIs and IRIs by `hashtextextended`), then
-/// the key itself, so that keys sharing a hash never match each other.
-fn push_key_equals(sql: &mut QueryBuilder<'_, Postgres>, column: &str, value: &str) {
-    sql.push(format!("hashtextextended({column}, 0) = hashtextextended("))
-        .push_bind(value.to_string())
-        .push(format!(", 0) AND {column} = "))
-        .push_bind(value.to_string());
 }
 
 /// The `seq` of the last statement stored at or before `t` (0 when there is none).

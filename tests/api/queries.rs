@@ -3,7 +3,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, statement, statement_with, urlencode, TestApp, V1, V2};
+use crate::helpers::{spawn_app, statement, statement_with, TestApp, V1, V2};
 
 async fn query(app: &TestApp, version: &str, q: &str) -> Value {
     let r = app
@@ -273,4 +273,15 @@ async fn formats_ids_and_canonical() {
         .unwrap();
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["verb"]["display"], json!({"fr-FR": "a tenté"}));
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

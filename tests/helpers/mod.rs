@@ -315,16 +315,3 @@ pub fn remove_path(target: &mut Value, path: &str) {
     }
     cur.as_object_mut().unwrap().remove(parts[parts.len() - 1]);
 }
-
-/// `s` percent-encoded for a query string.
-#[allow(dead_code)] // not every test binary uses it
-pub fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
