@@ -15,12 +15,12 @@ use uuid::Uuid;
 use crate::helpers::{spawn_app, statement, TestApp, V1, VERSIONS};
 
 const BOUNDARY: &str = "xapi-test-boundary-314159";
-const TEXT: &[u8] = b"here is a simple attachment";
+pub(crate) const TEXT: &[u8] = b"here is a simple attachment";
 /// Binary content with CRLF, NUL and bytes that are not UTF-8.
 const BINARY: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe--not-a-boundary\r\n";
 const SIGNATURE_USAGE: &str = "http://adlnet.gov/expapi/attachments/signature";
 
-fn sha256(data: &[u8]) -> String {
+pub(crate) fn sha256(data: &[u8]) -> String {
     hex(&Sha256::digest(data))
 }
 
@@ -28,7 +28,7 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn declaration(content_type: &str, data: &[u8]) -> Value {
+pub(crate) fn declaration(content_type: &str, data: &[u8]) -> Value {
     json!({
         "usageType": "http://example.com/attachment-usage/test",
         "display": {"en-US": "A test attachment"},
@@ -38,7 +38,7 @@ fn declaration(content_type: &str, data: &[u8]) -> Value {
     })
 }
 
-fn with_attachments(attachments: Value) -> Value {
+pub(crate) fn with_attachments(attachments: Value) -> Value {
     let mut s = statement();
     s["attachments"] = attachments;
     s
@@ -48,7 +48,7 @@ fn with_attachments(attachments: Value) -> Value {
 type Part = (Vec<(String, String)>, Vec<u8>);
 
 /// A content part as Communication §1.5.2 describes it.
-fn part(data: &[u8]) -> Part {
+pub(crate) fn part(data: &[u8]) -> Part {
     (
         vec![
             ("Content-Type".into(), "application/octet-stream".into()),
@@ -59,7 +59,7 @@ fn part(data: &[u8]) -> Part {
     )
 }
 
-fn json_part(body: &Value) -> Part {
+pub(crate) fn json_part(body: &Value) -> Part {
     (
         vec![("Content-Type".into(), "application/json".into())],
         body.to_string().into_bytes(),
@@ -67,7 +67,7 @@ fn json_part(body: &Value) -> Part {
 }
 
 /// A multipart/mixed body with CRLF line ends (RFC 2046 §5.1.1).
-fn multipart(parts: &[Part]) -> Vec<u8> {
+pub(crate) fn multipart(parts: &[Part]) -> Vec<u8> {
     let mut out = Vec::new();
     for (headers, body) in parts {
         out.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
@@ -94,7 +94,7 @@ async fn send(app: &TestApp, method: Method, path: &str, version: &str, body: Ve
         .unwrap()
 }
 
-async fn post_multipart(app: &TestApp, version: &str, body: Vec<u8>) -> Response {
+pub(crate) async fn post_multipart(app: &TestApp, version: &str, body: Vec<u8>) -> Response {
     send(app, Method::POST, "/xapi/statements", version, body).await
 }
 

@@ -13,4 +13,5 @@ mod concurrency;
 mod data_lifecycle;
 mod data_statement;
 mod documents;
+mod late_targets;
 mod paging;

@@ -74,6 +74,8 @@ pub async fn insert_batch(
     known: &Known,
     prepare: impl FnOnce(DateTime<Utc>) -> Vec<Prepared> + Send + 'static,
 ) -> Result<Vec<Uuid>, InsertError> {
+    // Read before this batch looks for its statements' referrers (resolve_late_targets).
+    let referrers_without_target = order.referrers_without_target();
     let reservation = order.reserve(writes, count).await?;
     let _in_flight = reservation.in_flight;
     let stored = reservation.stored;
@@ -110,10 +112,35 @@ pub async fn insert_batch(
                     tracing::warn!(error = %e, "statements stored; merging their definitions failed");
                 }
             }
+            let ids: Vec<Uuid> = batch.iter().map(|p| p.id).collect();
+            let late = resolve_late_targets(
+                writes,
+                author.store_id,
+                order,
+                referrers_without_target,
+                &ids,
+                Vec::new(),
+            );
+            if let Err(e) = late.await {
+                tracing::warn!(error = %e, "statements stored; resolving late StatementRef targets failed");
+            }
             return Ok(done(count, prepared));
         }
     }
-    let new = insert_in_transaction(writes, author, batch, seqs, contents).await?;
+    let (new, without_target) =
+        insert_in_transaction(writes, author, batch, seqs, contents).await?;
+    let ids: Vec<Uuid> = new.iter().map(|(p, _)| p.id).collect();
+    let late = resolve_late_targets(
+        writes,
+        author.store_id,
+        order,
+        referrers_without_target,
+        &ids,
+        without_target,
+    );
+    if let Err(e) = late.await {
+        tracing::warn!(error = %e, "statements stored; resolving late StatementRef targets failed");
+    }
     // Activity definitions and agent names are learned once the statements are stored, in
     // statements of their own. Inside the statements' transaction, concurrent batches that
     // introduced the same new activity or agent waited on each other's unique-index insert
@@ -147,9 +174,9 @@ fn done(count: usize, prepared: Vec<Prepared>) -> Vec<Uuid> {
 /// Returns `None`, having written nothing, when a stored statement refers to one of the
 /// batch's (a StatementRef that arrived before its target): its target fields and voiding are
 /// written by [`insert_in_transaction`]. The probe reads the statement's snapshot, taken just
-/// before its insert, where the transaction's probe ran just after its own; as before, a
-/// StatementRef and its target written at the same moment, each committed after the other
-/// looked, miss each other. An id stored already makes the statement fail with a unique
+/// before its insert, where the transaction's probe ran just after its own; a StatementRef
+/// and its target written at the same moment, each committed after the other looked, are
+/// joined after both commits ([`resolve_late_targets`]). An id stored already makes the statement fail with a unique
 /// violation, having written nothing: the batch then goes to [`insert_in_transaction`] as
 /// well, which compares it with what is stored (there is no `ON CONFLICT` on `statements`
 /// here, so that a batch is written whole or not at all). So does a batch with anything else
@@ -185,14 +212,15 @@ async fn insert_alone(
 
 /// Stores a batch in one transaction: its rows (binary `COPY` from [`COPY_FROM`] statements
 /// on, else `INSERT`), the equivalence check of ids stored already, StatementRef targets,
-/// voiding and attachment content. Returns the statements that were new, with their `seq`.
+/// voiding and attachment content. Returns the statements that were new, with their `seq`,
+/// and those of them whose StatementRef target was not stored.
 async fn insert_in_transaction<'b>(
     writes: &PgPool,
     author: &Author,
     batch: &'b [Prepared],
     seqs: &[i64],
     contents: &[Content],
-) -> Result<Vec<(&'b Prepared, i64)>, InsertError> {
+) -> Result<(Vec<(&'b Prepared, i64)>, Vec<Referrer>), InsertError> {
     let store_id = author.store_id;
     let mut tx = writes.begin().await?;
     let inserted = if batch.len() >= COPY_FROM {
@@ -227,11 +255,11 @@ async fn insert_in_transaction<'b>(
         .filter_map(|p| seq_of.get(&p.id).map(|seq| (p, *seq)))
         .collect();
     let referrers = referrers_of(&mut tx, store_id, &new).await?;
-    link_targets(&mut tx, store_id, &new, &referrers).await?;
+    let without_target = link_targets(&mut tx, store_id, &new, &referrers).await?;
     apply_voiding(&mut tx, store_id, &new, &referrers).await?;
     super::attachments::insert(&mut tx, store_id, contents).await?;
     tx.commit().await?;
-    Ok(new)
+    Ok((new, without_target))
 }
 
 /// Batches of at least this many statements are written with binary `COPY`.
@@ -575,13 +603,13 @@ async fn referrers_of(
 /// Communication §2.1.4: a statement referring to another (StatementRef object) matches the
 /// filters its target matches. The referring statement gets its target's verb, registration,
 /// agents and activities (usage `target_*`) — when it is stored after its target, and when
-/// its target arrives later.
+/// its target arrives later. Returns the new statements whose target is not stored (yet).
 async fn link_targets(
     tx: &mut Transaction<'_, Postgres>,
     store_id: i64,
     new: &[(&Prepared, i64)],
     referrers: &[Referrer],
-) -> Result<(), StoreError> {
+) -> Result<Vec<Referrer>, StoreError> {
     // (referrer seq, target seq) → what the target matches by, each pair once.
     let mut pairs: std::collections::BTreeMap<(i64, i64), Target> = Default::default();
     // Statements referring to new ones: the target is in this batch. `referrers` holds the
@@ -594,44 +622,78 @@ async fn link_targets(
         }
     }
     // New statements referring to statements stored before this batch.
-    let referring: Vec<(Uuid, i64)> = new
+    let referring: Vec<Referrer> = new
         .iter()
-        .filter_map(|(p, seq)| p.statement_ref.map(|t| (t, *seq)))
-        .filter(|(t, _)| !by_id.contains_key(t))
+        .filter_map(|(p, seq)| {
+            p.statement_ref.map(|target| Referrer {
+                seq: *seq,
+                target,
+                voids: p.voiding_target.is_some(),
+            })
+        })
+        .filter(|r| !by_id.contains_key(&r.target))
         .collect();
-    let stored_ids: Vec<Uuid> = referring.iter().map(|(t, _)| *t).collect();
-    let mut stored: HashMap<Uuid, (i64, Target)> = HashMap::new();
-    if !stored_ids.is_empty() {
-        let rows = sqlx::query_as::<_, (Uuid, i64, String, Option<Uuid>, String)>(&each_key(
-            "statement_id, seq, verb_iri, registration, statement",
-            "statements",
-            "uuid",
-            "statement_id = k.key",
-        ))
-        .bind(store_id)
-        .bind(&stored_ids)
-        .fetch_all(&mut **tx)
-        .await?;
-        for (id, seq, verb, registration, text) in rows {
-            let statement = parse_stored(&text)?;
-            let o = statement
-                .as_object()
-                .ok_or_else(|| StoreError::Corrupt(format!("statement {id} is not an object")))?;
-            let (agents, activities) = links(o);
-            let target = Target {
-                verb,
-                registration,
-                agents,
-                activities,
-            };
-            stored.insert(id, (seq, target));
+    let stored_ids: Vec<Uuid> = referring.iter().map(|r| r.target).collect();
+    let stored = stored_targets(tx, store_id, &stored_ids).await?;
+    let mut without_target = Vec::new();
+    for r in referring {
+        match stored.get(&r.target) {
+            Some((t_seq, t)) => {
+                pairs.insert((r.seq, *t_seq), t.clone());
+            }
+            None => without_target.push(r),
         }
     }
-    for (target, r_seq) in &referring {
-        if let Some((t_seq, t)) = stored.get(target) {
-            pairs.insert((*r_seq, *t_seq), t.clone());
-        }
+    write_target_fields(tx, store_id, &pairs).await?;
+    Ok(without_target)
+}
+
+/// The stored statements among `ids`: their `seq` and what they give a statement referring
+/// to them.
+async fn stored_targets(
+    tx: &mut Transaction<'_, Postgres>,
+    store_id: i64,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, (i64, Target)>, StoreError> {
+    let mut stored = HashMap::new();
+    if ids.is_empty() {
+        return Ok(stored);
     }
+    let rows = sqlx::query_as::<_, (Uuid, i64, String, Option<Uuid>, String)>(&each_key(
+        "statement_id, seq, verb_iri, registration, statement",
+        "statements",
+        "uuid",
+        "statement_id = k.key",
+    ))
+    .bind(store_id)
+    .bind(ids)
+    .fetch_all(&mut **tx)
+    .await?;
+    for (id, seq, verb, registration, text) in rows {
+        let statement = parse_stored(&text)?;
+        let o = statement
+            .as_object()
+            .ok_or_else(|| StoreError::Corrupt(format!("statement {id} is not an object")))?;
+        let (agents, activities) = links(o);
+        let target = Target {
+            verb,
+            registration,
+            agents,
+            activities,
+        };
+        stored.insert(id, (seq, target));
+    }
+    Ok(stored)
+}
+
+/// Gives each referring statement of `pairs` ((referrer seq, target seq) → target) its
+/// target's verb, registration and link rows, once: a referrer that has them already (its
+/// `target_verb` is set) is left as it is, so that writing them again adds no link rows.
+async fn write_target_fields(
+    tx: &mut Transaction<'_, Postgres>,
+    store_id: i64,
+    pairs: &std::collections::BTreeMap<(i64, i64), Target>,
+) -> Result<(), StoreError> {
     if pairs.is_empty() {
         return Ok(());
     }
@@ -640,17 +702,19 @@ async fn link_targets(
     let r_seqs: Vec<i64> = pairs.keys().map(|k| k.0).collect();
     let verbs: Vec<&str> = pairs.values().map(|t| t.verb.as_str()).collect();
     let registrations: Vec<Option<Uuid>> = pairs.values().map(|t| t.registration).collect();
-    sqlx::query(
+    let updated: Vec<i64> = sqlx::query_scalar(
         "UPDATE statements r SET target_verb = p.verb, target_registration = p.registration
          FROM UNNEST($2::bigint[], $3::text[], $4::uuid[]) AS p(seq, verb, registration)
-         WHERE r.store_id = $1 AND r.seq = p.seq",
+         WHERE r.store_id = $1 AND r.seq = p.seq AND r.target_verb IS NULL
+         RETURNING r.seq",
     )
     .bind(store_id)
     .bind(&r_seqs)
     .bind(&verbs)
     .bind(&registrations)
-    .execute(&mut **tx)
+    .fetch_all(&mut **tx)
     .await?;
+    let updated: std::collections::HashSet<i64> = updated.into_iter().collect();
     // The target's own links (not those it has through a target of its own), computed from
     // the statement: the link tables' `seq` indexes hold only the rows the warehouse reads
     // (migration 20261129140000), so a target's rows cannot be found by its `seq`.
@@ -666,7 +730,10 @@ async fn link_targets(
         let mut seqs = Vec::new();
         let mut usages = Vec::new();
         let mut values = Vec::new();
-        for ((r_seq, _), target) in &pairs {
+        for ((r_seq, _), target) in pairs {
+            if !updated.contains(r_seq) {
+                continue;
+            }
             for (usage, value) in links_of(target) {
                 seqs.push(*r_seq);
                 usages.push(format!("target_{usage}"));
@@ -687,6 +754,76 @@ async fn link_targets(
         .execute(&mut **tx)
         .await?;
     }
+    Ok(())
+}
+
+/// Communication §2.1.4 and Data §2.3.2.s2.b3 across concurrent batches. A StatementRef and
+/// its target written by two batches at the same moment can each look for the other before
+/// the other commits (under READ COMMITTED neither sees the other's rows): the referrer would
+/// then never get its target's properties, nor a voided target its `voided` flag. So, after
+/// its commit:
+/// - a batch with statements whose target it did not find (`without_target`) counts itself in
+///   `order`, then looks for those targets again;
+/// - a batch during which that count moved (`count_before` was read before the batch looked
+///   for referrers) looks again for referrers of its new statements (`new_ids`) that have no
+///   target fields.
+///
+/// Of two batches that missed each other, the one that looks last finds the other committed:
+/// if the referrer's batch counted itself before the target's batch read the count after its
+/// commit, the target's batch looks again; otherwise the referrer's batch looks after the
+/// target's commit. Resolving twice is harmless (see [`write_target_fields`]). This covers
+/// the batches of one process, as [`WriteOrder`] does.
+async fn resolve_late_targets(
+    writes: &PgPool,
+    store_id: i64,
+    order: &WriteOrder,
+    count_before: u64,
+    new_ids: &[Uuid],
+    without_target: Vec<Referrer>,
+) -> Result<(), StoreError> {
+    let mut referrers = without_target;
+    if !referrers.is_empty() {
+        order.committed_referrers_without_target();
+    }
+    if order.referrers_without_target() == count_before {
+        return Ok(());
+    }
+    if !new_ids.is_empty() {
+        let rows: Vec<(i64, Uuid, bool)> = sqlx::query_as(&each_key(
+            "seq, statement_ref, voiding_target IS NOT NULL",
+            "statements",
+            "uuid",
+            "statement_ref = k.key AND target_verb IS NULL",
+        ))
+        .bind(store_id)
+        .bind(new_ids)
+        .fetch_all(writes)
+        .await?;
+        referrers.extend(rows.into_iter().map(|(seq, target, voids)| Referrer {
+            seq,
+            target,
+            voids,
+        }));
+    }
+    if referrers.is_empty() {
+        return Ok(());
+    }
+    let mut tx = writes.begin().await?;
+    let ids: Vec<Uuid> = referrers.iter().map(|r| r.target).collect();
+    let stored = stored_targets(&mut tx, store_id, &ids).await?;
+    let mut pairs: std::collections::BTreeMap<(i64, i64), Target> = Default::default();
+    let mut voided = Vec::new();
+    for r in &referrers {
+        if let Some((t_seq, t)) = stored.get(&r.target) {
+            pairs.insert((r.seq, *t_seq), t.clone());
+            if r.voids {
+                voided.push(r.target);
+            }
+        }
+    }
+    write_target_fields(&mut tx, store_id, &pairs).await?;
+    void_targets(&mut tx, store_id, voided).await?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -722,6 +859,16 @@ async fn apply_voiding(
 ) -> Result<(), sqlx::Error> {
     let mut targets: Vec<Uuid> = new.iter().filter_map(|(p, _)| p.voiding_target).collect();
     targets.extend(referrers.iter().filter(|r| r.voids).map(|r| r.target));
+    void_targets(tx, store_id, targets).await
+}
+
+/// Marks the stored statements among `targets` voided, but never a voiding statement
+/// (Data §2.3.2.s2.b3); one UPDATE by id.
+async fn void_targets(
+    tx: &mut Transaction<'_, Postgres>,
+    store_id: i64,
+    mut targets: Vec<Uuid>,
+) -> Result<(), sqlx::Error> {
     if targets.is_empty() {
         return Ok(());
     }

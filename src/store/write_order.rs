@@ -21,6 +21,7 @@
 //! would each need to see the others' in-flight batches (not supported yet).
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
@@ -35,6 +36,9 @@ pub struct WriteOrder {
     /// the sequence and not handed out yet, ascending.
     allocating: tokio::sync::Mutex<VecDeque<i64>>,
     state: Mutex<State>,
+    /// Commits of batches holding statements whose StatementRef target was not stored yet
+    /// (see `store::statements::resolve_late_targets`).
+    referrers_without_target: AtomicU64,
 }
 
 #[derive(Default)]
@@ -70,6 +74,18 @@ pub struct InFlight<'a> {
 }
 
 impl WriteOrder {
+    /// How many batches of this process have committed statements whose StatementRef target
+    /// was not stored yet (a count that only grows).
+    pub fn referrers_without_target(&self) -> u64 {
+        self.referrers_without_target.load(Ordering::SeqCst)
+    }
+
+    /// Records the commit of a batch holding statements whose StatementRef target was not
+    /// stored yet.
+    pub fn committed_referrers_without_target(&self) {
+        self.referrers_without_target.fetch_add(1, Ordering::SeqCst);
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().expect("write order lock")
     }
