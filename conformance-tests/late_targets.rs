@@ -105,6 +105,15 @@ async fn matching_the_verb(app: &TestApp) -> Vec<String> {
         .collect()
 }
 
+/// `GET /statements?verb=VERB` returns the target `t` and, through it, its referrer `r`.
+async fn assert_both_match(app: &TestApp, t: Uuid, r: Uuid) {
+    let mut found = matching_the_verb(app).await;
+    found.sort();
+    let mut expected = vec![t.to_string(), r.to_string()];
+    expected.sort();
+    assert_eq!(found, expected);
+}
+
 /// The target's batch looked for statements referring to it before the referrer committed,
 /// and the referrer's batch looked for its target before the target committed.
 #[tokio::test]
@@ -112,11 +121,7 @@ async fn communication_2_1_4_a_referrer_stored_while_its_target_was_being_stored
     let app = spawn_app().await;
     let (t, r) = (Uuid::new_v4(), Uuid::new_v4());
     store_at_the_same_moment(&app, target(t), &referrer(r, t)).await;
-    let mut found = matching_the_verb(&app).await;
-    found.sort();
-    let mut expected = vec![t.to_string(), r.to_string()];
-    expected.sort();
-    assert_eq!(found, expected);
+    assert_both_match(&app, t, r).await;
 }
 
 /// The same with the referrer's batch held: it commits after its target's.
@@ -125,11 +130,7 @@ async fn communication_2_1_4_a_target_stored_while_its_referrer_was_being_stored
     let app = spawn_app().await;
     let (t, r) = (Uuid::new_v4(), Uuid::new_v4());
     store_at_the_same_moment(&app, referrer(r, t), &target(t)).await;
-    let mut found = matching_the_verb(&app).await;
-    found.sort();
-    let mut expected = vec![t.to_string(), r.to_string()];
-    expected.sort();
-    assert_eq!(found, expected);
+    assert_both_match(&app, t, r).await;
 }
 
 /// Data §2.3.2.s2.b3: a voiding statement and its target stored at the same moment, in

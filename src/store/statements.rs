@@ -102,6 +102,7 @@ pub async fn insert_batch(
         && batch.len() <= ROWS_PER_INSERT
         && contents.is_empty()
         && batch.iter().all(|p| p.statement_ref.is_none());
+    let mut stored_alone = false;
     if fits_one_statement {
         let lesson = author
             .may_define
@@ -112,44 +113,38 @@ pub async fn insert_batch(
                     tracing::warn!(error = %e, "statements stored; merging their definitions failed");
                 }
             }
-            let ids: Vec<Uuid> = batch.iter().map(|p| p.id).collect();
-            let late = resolve_late_targets(
-                writes,
-                author.store_id,
-                order,
-                referrers_without_target,
-                &ids,
-                Vec::new(),
-            );
-            if let Err(e) = late.await {
-                tracing::warn!(error = %e, "statements stored; resolving late StatementRef targets failed");
-            }
-            return Ok(done(count, prepared));
+            stored_alone = true;
         }
     }
-    let (new, without_target) =
-        insert_in_transaction(writes, author, batch, seqs, contents).await?;
-    let ids: Vec<Uuid> = new.iter().map(|(p, _)| p.id).collect();
+    let (new_ids, without_target) = if stored_alone {
+        (batch.iter().map(|p| p.id).collect(), Vec::new())
+    } else {
+        let (new, without_target) =
+            insert_in_transaction(writes, author, batch, seqs, contents).await?;
+        // Activity definitions and agent names are learned once the statements are stored, in
+        // statements of their own. Inside the statements' transaction, concurrent batches
+        // that introduced the same new activity or agent waited on each other's unique-index
+        // insert until the other's whole batch committed, which serialized ingest. If this
+        // step fails the statements stay stored; the next statement naming the activity or
+        // agent teaches it again.
+        if author.may_define {
+            if let Err(e) = super::definitions::learn(writes, author.store_id, known, &new).await {
+                tracing::warn!(error = %e, "statements stored; learning their definitions failed");
+            }
+        }
+        let ids: Vec<Uuid> = new.iter().map(|(p, _)| p.id).collect();
+        (ids, without_target)
+    };
     let late = resolve_late_targets(
         writes,
         author.store_id,
         order,
         referrers_without_target,
-        &ids,
+        &new_ids,
         without_target,
     );
     if let Err(e) = late.await {
         tracing::warn!(error = %e, "statements stored; resolving late StatementRef targets failed");
-    }
-    // Activity definitions and agent names are learned once the statements are stored, in
-    // statements of their own. Inside the statements' transaction, concurrent batches that
-    // introduced the same new activity or agent waited on each other's unique-index insert
-    // until the other's whole batch committed, which serialized ingest. If this step fails the
-    // statements stay stored; the next statement naming the activity or agent teaches it again.
-    if author.may_define {
-        if let Err(e) = super::definitions::learn(writes, author.store_id, known, &new).await {
-            tracing::warn!(error = %e, "statements stored; learning their definitions failed");
-        }
     }
     Ok(done(count, prepared))
 }
