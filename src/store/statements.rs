@@ -171,12 +171,13 @@ fn done(count: usize, prepared: Vec<Prepared>) -> Vec<Uuid> {
 /// written by [`insert_in_transaction`]. The probe reads the statement's snapshot, taken just
 /// before its insert, where the transaction's probe ran just after its own; a StatementRef
 /// and its target written at the same moment, each committed after the other looked, are
-/// joined after both commits ([`resolve_late_targets`]). An id stored already makes the statement fail with a unique
-/// violation, having written nothing: the batch then goes to [`insert_in_transaction`] as
-/// well, which compares it with what is stored (there is no `ON CONFLICT` on `statements`
-/// here, so that a batch is written whole or not at all). So does a batch with anything else
-/// PostgreSQL refuses: a lesson it cannot write (a name too long for its index, say) must not
-/// cost the statements, and [`insert_in_transaction`] learns apart from storing them.
+/// joined after both commits ([`resolve_late_targets`]). An id stored already makes the
+/// statement fail with a unique violation, having written nothing: the batch then goes to
+/// [`insert_in_transaction`] as well, which compares it with what is stored (there is no
+/// `ON CONFLICT` on `statements` here, so that a batch is written whole or not at all). So
+/// does a batch with anything else PostgreSQL refuses: a lesson it cannot write (a name too
+/// long for its index, say) must not cost the statements, and [`insert_in_transaction`]
+/// learns apart from storing them.
 async fn insert_alone(
     writes: &PgPool,
     author: &Author,
