@@ -1,7 +1,7 @@
 //! Statements: insert a batch in one transaction (binary `COPY` or bulk `UNNEST` inserts,
 //! voiding, link rows), and read single statements.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
@@ -250,7 +250,8 @@ async fn insert_in_transaction<'b>(
         .iter()
         .filter_map(|p| seq_of.get(&p.id).map(|seq| (p, *seq)))
         .collect();
-    let referrers = referrers_of(&mut tx, store_id, &new).await?;
+    let new_ids: Vec<Uuid> = new.iter().map(|(p, _)| p.id).collect();
+    let referrers = referrers_of(&mut tx, store_id, &new_ids, false).await?;
     let without_target = link_targets(&mut tx, store_id, &new, &referrers).await?;
     apply_voiding(&mut tx, store_id, &new, &referrers).await?;
     super::attachments::insert(&mut tx, store_id, contents).await?;
@@ -560,7 +561,7 @@ async fn check_existing(
     Ok(())
 }
 
-/// A stored statement whose object is a StatementRef to one of the batch's new statements.
+/// A statement whose object is a StatementRef: its `seq` and its target's id.
 struct Referrer {
     seq: i64,
     target: Uuid,
@@ -568,26 +569,31 @@ struct Referrer {
     voids: bool,
 }
 
-/// Stored statements (earlier ones and the batch's own) that refer to the batch's new
-/// statements: one probe of the `statement_ref` index, which both the voiding rule and the
-/// StatementRef filters need.
+/// Stored statements (earlier ones and the batch's own) that refer to the statements `ids`
+/// (all of them, or only those still `without_target` fields): one probe of the
+/// `statement_ref` index, which both the voiding rule and the StatementRef filters need.
 async fn referrers_of(
     tx: &mut Transaction<'_, Postgres>,
     store_id: i64,
-    new: &[(&Prepared, i64)],
+    ids: &[Uuid],
+    without_target: bool,
 ) -> Result<Vec<Referrer>, sqlx::Error> {
-    let ids: Vec<Uuid> = new.iter().map(|(p, _)| p.id).collect();
     if ids.is_empty() {
         return Ok(Vec::new());
     }
+    let condition = if without_target {
+        "statement_ref = k.key AND target_verb IS NULL"
+    } else {
+        "statement_ref = k.key"
+    };
     let rows: Vec<(i64, Uuid, bool)> = sqlx::query_as(&each_key(
         "seq, statement_ref, voiding_target IS NOT NULL",
         "statements",
         "uuid",
-        "statement_ref = k.key",
+        condition,
     ))
     .bind(store_id)
-    .bind(&ids)
+    .bind(ids)
     .fetch_all(&mut **tx)
     .await?;
     Ok(rows
@@ -607,7 +613,7 @@ async fn link_targets(
     referrers: &[Referrer],
 ) -> Result<Vec<Referrer>, StoreError> {
     // (referrer seq, target seq) → what the target matches by, each pair once.
-    let mut pairs: std::collections::BTreeMap<(i64, i64), Target> = Default::default();
+    let mut pairs: BTreeMap<(i64, i64), Target> = Default::default();
     // Statements referring to new ones: the target is in this batch. `referrers` holds the
     // referring statements of this batch too, which are written by now.
     let by_id: HashMap<Uuid, (&Prepared, i64)> =
@@ -688,7 +694,7 @@ async fn stored_targets(
 async fn write_target_fields(
     tx: &mut Transaction<'_, Postgres>,
     store_id: i64,
-    pairs: &std::collections::BTreeMap<(i64, i64), Target>,
+    pairs: &BTreeMap<(i64, i64), Target>,
 ) -> Result<(), StoreError> {
     if pairs.is_empty() {
         return Ok(());
@@ -710,7 +716,7 @@ async fn write_target_fields(
     .bind(&registrations)
     .fetch_all(&mut **tx)
     .await?;
-    let updated: std::collections::HashSet<i64> = updated.into_iter().collect();
+    let updated: HashSet<i64> = updated.into_iter().collect();
     // The target's own links (not those it has through a target of its own), computed from
     // the statement: the link tables' `seq` indexes hold only the rows the warehouse reads
     // (migration 20261129140000), so a target's rows cannot be found by its `seq`.
@@ -784,30 +790,14 @@ async fn resolve_late_targets(
     if order.referrers_without_target() == count_before {
         return Ok(());
     }
-    if !new_ids.is_empty() {
-        let rows: Vec<(i64, Uuid, bool)> = sqlx::query_as(&each_key(
-            "seq, statement_ref, voiding_target IS NOT NULL",
-            "statements",
-            "uuid",
-            "statement_ref = k.key AND target_verb IS NULL",
-        ))
-        .bind(store_id)
-        .bind(new_ids)
-        .fetch_all(writes)
-        .await?;
-        referrers.extend(rows.into_iter().map(|(seq, target, voids)| Referrer {
-            seq,
-            target,
-            voids,
-        }));
-    }
+    let mut tx = writes.begin().await?;
+    referrers.extend(referrers_of(&mut tx, store_id, new_ids, true).await?);
     if referrers.is_empty() {
         return Ok(());
     }
-    let mut tx = writes.begin().await?;
     let ids: Vec<Uuid> = referrers.iter().map(|r| r.target).collect();
     let stored = stored_targets(&mut tx, store_id, &ids).await?;
-    let mut pairs: std::collections::BTreeMap<(i64, i64), Target> = Default::default();
+    let mut pairs: BTreeMap<(i64, i64), Target> = Default::default();
     let mut voided = Vec::new();
     for r in &referrers {
         if let Some((t_seq, t)) = stored.get(&r.target) {

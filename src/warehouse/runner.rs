@@ -10,12 +10,12 @@ use super::{RunOptions, Warehouse};
 
 /// Statements one run of the server loads at most (`RunOptions::max_statements`); a run that
 /// stops there is followed by the next at once, or after a pause while clients write
-/// ([`catch_up`]). A run holds its statements in DuckDB's
-/// transaction until it commits, and the commit adds more: in a Python harness on the same
-/// DuckDB 1.5.6 (a warehouse of 682,115 statements from the ingest benchmark, the server's
-/// settings), appending and committing 8,000 statements added 58 MB to the process, 16,000
-/// 69 MB, 32,000 106 MB and 64,000 157 MB, whatever DuckDB's budget during the commit; the
-/// server's runs under the ingest benchmark loaded up to 45,000.
+/// ([`catch_up`]). A run holds its statements in DuckDB's transaction until it commits, and
+/// the commit adds more: in a Python harness on the same DuckDB 1.5.6 (a warehouse of 682,115
+/// statements from the ingest benchmark, the server's settings), appending and committing
+/// 8,000 statements added 58 MB to the process, 16,000 69 MB, 32,000 106 MB and 64,000
+/// 157 MB, whatever DuckDB's budget during the commit; the server's runs under the ingest
+/// benchmark loaded up to 45,000.
 pub const STATEMENTS_PER_RUN: i64 = 10_000;
 
 /// Client writes per second from which a catch-up gives way to them ([`catch_up`]).
@@ -81,8 +81,7 @@ pub struct Publish {
 /// Runs the ETL every `interval` (again after a run that stopped at its cap: at once, or
 /// after the pause of [`catch_up`] while clients write) until the returned handle is
 /// aborted, publishing the BI copy after a run that loaded something once `publish.every`
-/// has passed. Errors are logged and recorded
-/// in the warehouse status; the next tick retries.
+/// has passed. Errors are logged and recorded in the warehouse status; the next tick retries.
 pub fn spawn(
     warehouse: Arc<Warehouse>,
     pool: PgPool,
